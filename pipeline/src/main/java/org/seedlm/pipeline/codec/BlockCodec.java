@@ -34,7 +34,7 @@ public interface BlockCodec {
 
   /** Bytes needed for {@code numBlocks} packed blocks (tail padded to a whole byte). */
   default long packedBytes(long numBlocks) {
-    return Math.ceilDiv(Math.multiplyExact(numBlocks, (long) bitsPerBlock()), 8L);
+    return (Math.multiplyExact(numBlocks, (long) bitsPerBlock()) + 7) / 8;
   }
 
   /**
