@@ -1,0 +1,82 @@
+package org.seedlm.pipeline.numeric;
+
+/**
+ * IEEE binary16 (F16) and bfloat16 (BF16) conversions, written out because Java 17 has no
+ * {@code Float.float16ToFloat}. Narrowing rounds to nearest, ties to even; NaN stays NaN.
+ */
+public final class HalfFloats {
+  private HalfFloats() {}
+
+  /** Widens an F16 bit pattern (low 16 bits of {@code h}) to float; exact. */
+  public static float f16ToFloat(int h) {
+    int sign = (h & 0x8000) << 16;
+    int exp = (h >>> 10) & 0x1f;
+    int mant = h & 0x3ff;
+    if (exp == 0x1f) {
+      return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+    }
+    if (exp == 0) {
+      // zero or subnormal: mant * 2^-24, exact in float
+      float v = mant * 0x1p-24f;
+      return sign != 0 ? -v : v;
+    }
+    return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+  }
+
+  /** Narrows a float to the nearest F16 bit pattern (ties to even; overflow gives infinity). */
+  public static short floatToF16(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    int sign = (bits >>> 16) & 0x8000;
+    int exp = (bits >>> 23) & 0xff;
+    int mant = bits & 0x7fffff;
+    if (exp == 0xff) {
+      return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >>> 13) : 0));
+    }
+    int e = exp - 127 + 15;
+    if (e >= 0x1f) {
+      return (short) (sign | 0x7c00);
+    }
+    if (e <= 0) {
+      if (e < -10) {
+        return (short) sign; // rounds to zero (below half the smallest subnormal)
+      }
+      // subnormal: shift the full significand (with implicit bit) into place and round
+      int full = mant | 0x800000;
+      int shift = 14 - e; // 24-bit significand -> 10-bit field at exponent 0
+      int half = roundShift(full, shift);
+      return (short) (sign | half);
+    }
+    int rounded = roundShift(mant, 13); // may carry into the exponent, which is correct
+    int out = (e << 10) + rounded;
+    if (out >= 0x7c00) {
+      return (short) (sign | 0x7c00);
+    }
+    return (short) (sign | out);
+  }
+
+  /** Widens a BF16 bit pattern to float; exact. */
+  public static float bf16ToFloat(int b) {
+    return Float.intBitsToFloat((b & 0xffff) << 16);
+  }
+
+  /** Narrows a float to the nearest BF16 bit pattern (ties to even); NaN stays a quiet NaN. */
+  public static short floatToBf16(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    if (Float.isNaN(f)) {
+      return (short) ((bits >>> 16) | 0x40);
+    }
+    int lsb = (bits >>> 16) & 1;
+    return (short) ((bits + 0x7fff + lsb) >>> 16);
+  }
+
+  /** Rounds {@code v >> shift} to nearest, ties to even. */
+  private static int roundShift(int v, int shift) {
+    int q = v >>> shift;
+    int rem = v & ((1 << shift) - 1);
+    int halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem == halfway && (q & 1) == 1)) {
+      q++;
+    }
+    return q;
+  }
+}
