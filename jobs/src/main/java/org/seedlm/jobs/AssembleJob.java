@@ -1,0 +1,59 @@
+package org.seedlm.jobs;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.run.Assembler;
+import org.seedlm.pipeline.run.Plan;
+import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.RunSpec;
+
+/**
+ * The assemble stage: refuse a run with missing units, then write each packed output shard in its
+ * own Spark task, then the index and the manifest on the driver.
+ */
+public final class AssembleJob {
+  private AssembleJob() {}
+
+  public static List<Assembler.ShardResult> run(SparkSession spark, String runDir, long maxShardBytes, PrintStream out)
+      throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    RunDirectory run = RunDirectory.at(runDir, conf);
+    RunSpec spec = run.readSpec();
+    Plan plan = run.readPlan();
+    BlockCodec codec = Codecs.parse(spec.codec());
+    Assembler.checkComplete(run, plan);
+    Assembler.prepare(run);
+    List<Assembler.OutputShard> shards = Assembler.planShards(plan, codec, maxShardBytes);
+    out.printf("[assemble] %s: %d quantized + %d kept tensors into %d file(s)%n", runDir, plan.tensors().size(),
+        plan.kept().size(), shards.size());
+    long t0 = System.nanoTime();
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
+    String codecName = spec.codec();
+    spark.sparkContext().setJobGroup("SEEDLM-ASSEMBLE", "Assembling " + runDir, false);
+    List<Assembler.ShardResult> results;
+    try {
+      results = jsc.parallelize(shards, shards.size())
+          .map(s -> {
+            Configuration c = hadoopConf.value().get();
+            return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, Codecs.parse(codecName),
+                s, c);
+          })
+          .collect();
+    } finally {
+      spark.sparkContext().clearJobGroup();
+    }
+    Assembler.finish(run, spec.model(), spec, plan, shards, results, conf);
+    long bytes = results.stream().mapToLong(Assembler.ShardResult::bytes).sum();
+    out.printf("[assemble] wrote %s/%s: %,d bytes in %s (manifest.json has the checksums)%n", runDir,
+        RunDirectory.PACKED, bytes, Progress.duration((System.nanoTime() - t0) / 1e9));
+    return results;
+  }
+}

@@ -1,0 +1,5 @@
+package org.seedlm.jobs;
+
+public final class Cli {
+  public static void main(String[] args) {}
+}

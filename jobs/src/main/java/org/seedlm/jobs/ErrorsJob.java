@@ -1,0 +1,157 @@
+package org.seedlm.jobs;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.run.CommitMarker;
+import org.seedlm.pipeline.run.RunDirectory;
+
+/**
+ * Error tables of a run, in Spark SQL. Two views are registered:
+ * <ul>
+ *   <li>{@code blocks}: one row per encoded block of every committed unit (tensor, layer, kind, unit,
+ *       block, codec, seed, exponent, mantissas, code, n, bits, sq_err, sq_norm, max_abs_err);</li>
+ *   <li>{@code units}: one row per commit marker (unit, tensor, rows, weights, sq_err, sq_norm,
+ *       max_abs_err, seconds, ...).</li>
+ * </ul>
+ * Files of uncommitted or duplicate attempts are never read.
+ */
+public final class ErrorsJob {
+  private ErrorsJob() {}
+
+  /** The grouping tables {@code errors} prints by default. */
+  public static final List<String> TABLES = List.of("layer", "kind", "tensor");
+
+  private static final String AGGREGATES = "COUNT(*) AS blocks, SUM(n) AS weights, "
+      + "ROUND(SUM(bits) / SUM(n), 4) AS bits_per_weight, "
+      + "SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel_error, "
+      + "10 * LOG10(SUM(sq_norm) / SUM(sq_err)) AS snr_db, "
+      + "MAX(max_abs_err) AS max_abs_error";
+
+  /** The SQL of a standard table grouped by {@code by} (layer, kind, tensor or all). */
+  public static String tableSql(String by) {
+    return switch (by) {
+      case "layer" -> "SELECT layer, " + AGGREGATES + " FROM blocks GROUP BY layer ORDER BY layer";
+      case "kind" -> "SELECT kind, " + AGGREGATES + " FROM blocks GROUP BY kind ORDER BY kind";
+      case "tensor" -> "SELECT tensor, layer, kind, " + AGGREGATES
+          + " FROM blocks GROUP BY tensor, layer, kind ORDER BY layer, tensor";
+      case "all" -> "SELECT codec, " + AGGREGATES + " FROM blocks GROUP BY codec";
+      default -> throw new IllegalArgumentException(String.format(
+          "Cannot print table by \"%s\": expected layer, kind, tensor or all (set --by)", by));
+    };
+  }
+
+  /** Registers the {@code blocks} and {@code units} views of a run. */
+  public static void registerViews(SparkSession spark, String runDir) throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    RunDirectory run = RunDirectory.at(runDir, conf);
+    Map<Integer, CommitMarker> commits = run.readCommits();
+    if (commits.isEmpty()) {
+      throw new IllegalStateException(String.format(
+          "Cannot show errors of %s: no unit is committed yet (run `seedlm quantize` first)", runDir));
+    }
+    List<String> files = new ArrayList<>();
+    for (CommitMarker m : commits.values()) {
+      files.add(run.path(m.file()).toString());
+    }
+    Dataset<Row> blocks = spark.read().parquet(files.toArray(new String[0]));
+    blocks.createOrReplaceTempView("blocks");
+    Dataset<Row> units = spark.createDataFrame(new ArrayList<>(commits.values()), CommitMarker.class);
+    units.createOrReplaceTempView("units");
+  }
+
+  /** Runs a query and returns its rows. */
+  public static Dataset<Row> query(SparkSession spark, String sql) {
+    return spark.sql(sql);
+  }
+
+  /** Formats rows as an aligned text table, CSV or JSON lines. */
+  public static String format(Dataset<Row> df, String format) {
+    String[] cols = df.columns();
+    List<Row> rows = df.collectAsList();
+    StringBuilder sb = new StringBuilder();
+    switch (format) {
+      case "json" -> {
+        for (String line : df.toJSON().collectAsList()) {
+          sb.append(line).append('\n');
+        }
+      }
+      case "csv" -> {
+        sb.append(String.join(",", cols)).append('\n');
+        for (Row r : rows) {
+          List<String> cells = new ArrayList<>();
+          for (int i = 0; i < cols.length; i++) {
+            cells.add(csv(r.isNullAt(i) ? "" : String.valueOf(r.get(i))));
+          }
+          sb.append(String.join(",", cells)).append('\n');
+        }
+      }
+      case "text" -> {
+        List<String[]> cells = new ArrayList<>();
+        cells.add(cols);
+        for (Row r : rows) {
+          String[] c = new String[cols.length];
+          for (int i = 0; i < cols.length; i++) {
+            c[i] = text(r.isNullAt(i) ? null : r.get(i));
+          }
+          cells.add(c);
+        }
+        int[] width = new int[cols.length];
+        for (String[] c : cells) {
+          for (int i = 0; i < c.length; i++) {
+            width[i] = Math.max(width[i], c[i].length());
+          }
+        }
+        for (int k = 0; k < cells.size(); k++) {
+          String[] c = cells.get(k);
+          StringBuilder line = new StringBuilder();
+          for (int i = 0; i < c.length; i++) {
+            boolean numeric = k > 0 && rows.get(k - 1).get(i) instanceof Number;
+            String f = numeric ? "%" + width[i] + "s" : "%-" + width[i] + "s";
+            line.append(i == 0 ? "" : "  ").append(String.format(f, c[i]));
+          }
+          sb.append(line.toString().stripTrailing()).append('\n');
+          if (k == 0) {
+            int total = 0;
+            for (int wd : width) {
+              total += wd + 2;
+            }
+            sb.append("-".repeat(Math.max(0, total - 2))).append('\n');
+          }
+        }
+      }
+      default -> throw new IllegalArgumentException(String.format(
+          "Cannot write format \"%s\": expected text, csv or json (set --format)", format));
+    }
+    return sb.toString();
+  }
+
+  private static String text(Object v) {
+    if (v == null) {
+      return "";
+    }
+    if (v instanceof Double d) {
+      if (d.isInfinite() || d.isNaN()) {
+        return d.toString();
+      }
+      double a = Math.abs(d);
+      return a != 0 && (a < 1e-3 || a >= 1e6) ? String.format(Locale.ROOT, "%.4e", d)
+          : String.format(Locale.ROOT, "%.5f", d);
+    }
+    if (v instanceof Long || v instanceof Integer) {
+      return String.format(Locale.ROOT, "%d", v);
+    }
+    return String.valueOf(v);
+  }
+
+  private static String csv(String s) {
+    return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
+  }
+}

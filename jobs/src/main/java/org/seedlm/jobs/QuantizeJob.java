@@ -1,0 +1,132 @@
+package org.seedlm.jobs;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.run.Plan;
+import org.seedlm.pipeline.run.Planner;
+import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.RunSpec;
+import org.seedlm.pipeline.run.TensorSelection;
+import org.seedlm.pipeline.run.UnitRunner;
+import org.seedlm.pipeline.run.WorkUnit;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+
+/**
+ * The quantize stage: plan on the driver from headers, then one Spark task per pending unit, each
+ * reading its slice by byte range, encoding, writing its Parquet rows and committing the unit.
+ * Running it again on the same run directory computes only the units without a commit marker.
+ */
+public final class QuantizeJob {
+  private QuantizeJob() {}
+
+  /**
+   * Options of one quantize command (already resolved against defaults).
+   *
+   * @param model checkpoint directory or file
+   * @param run run directory
+   * @param codec codec name
+   * @param include include patterns (empty: default selection)
+   * @param exclude exclude patterns
+   * @param unitBlocks blocks per unit
+   * @param nonFinite fail or zero
+   * @param kernel fast or reference
+   * @param failUnits units that fail on purpose (test hook; empty in normal use)
+   * @param progressSeconds progress line interval, 0 for none
+   */
+  public record Options(String model, String run, String codec, List<String> include, List<String> exclude,
+      int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {}
+
+  /**
+   * What a quantize command did.
+   *
+   * @param plan the plan
+   * @param pendingBefore units that had to be computed
+   * @param outcomes one per computed unit
+   * @param seconds wall time of the compute stage
+   */
+  public record Result(Plan plan, int pendingBefore, List<UnitRunner.Outcome> outcomes, double seconds) {
+    public List<UnitRunner.Outcome> failures() {
+      return outcomes.stream().filter(o -> !o.committed()).toList();
+    }
+
+    public long blocksComputed() {
+      return outcomes.stream().mapToLong(UnitRunner.Outcome::blocks).sum();
+    }
+  }
+
+  public static Result run(SparkSession spark, Options o, PrintStream out) throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    BlockCodec codec = Kernels.provider(o.kernel()).codec(o.codec());
+    RunDirectory run = RunDirectory.at(o.run(), conf);
+    Plan plan;
+    RunSpec spec;
+    try (Checkpoint ckpt = Checkpoint.open(new Path(o.model()), conf)) {
+      spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, ckpt.modelDirectory().toString(), ckpt.fingerprint(),
+          codec.name(), codec.params(), o.include(), o.exclude(), o.unitBlocks(), o.nonFinite());
+      List<Planner.SourceTensor> sources = new ArrayList<>();
+      ckpt.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
+      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks());
+    }
+    if (plan.tensors().isEmpty()) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot quantize %s: no tensor matches the selection (include %s, exclude %s); list the tensors "
+              + "with `seedlm tensors --model %s`", o.model(), o.include(), o.exclude(), o.model()));
+    }
+    run.initOrCheck(spec);
+    run.writeOrCheckPlan(plan);
+    List<WorkUnit> pending = run.pendingUnits(plan);
+    out.printf("[quantize] %s: %d tensors, %,d weights, %,d blocks in %d units; %d units to compute (%s, %s)%n",
+        o.run(), plan.tensors().size(), plan.numWeights(), plan.numBlocks(), plan.numUnits(), pending.size(),
+        codec.name(), o.kernel());
+    if (pending.isEmpty()) {
+      return new Result(plan, 0, List.of(), 0);
+    }
+
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    UnitRunner.Context ctx = new UnitRunner.Context(o.run(), spec.model(), spec, Kernels.provider(o.kernel()),
+        o.failUnits());
+    Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
+    LongAccumulator unitsDone = spark.sparkContext().longAccumulator("seedlm.units");
+    LongAccumulator blocksDone = spark.sparkContext().longAccumulator("seedlm.blocks");
+    long pendingBlocks = pending.stream().mapToLong(WorkUnit::numBlocks).sum();
+    spark.sparkContext().setJobGroup("SEEDLM-QUANTIZE",
+        String.format("Quantizing %d units of %s with %s", pending.size(), o.model(), codec.name()), false);
+    long t0 = System.nanoTime();
+    List<UnitRunner.Outcome> outcomes;
+    try (Progress p = new Progress("quantize", pending.size(), pendingBlocks, unitsDone::value, blocksDone::value,
+        o.progressSeconds(), out)) {
+      outcomes = jsc.parallelize(pending, pending.size())
+          .map(u -> {
+            UnitRunner.Outcome r = UnitRunner.run(ctx, hadoopConf.value().get(), u);
+            unitsDone.add(1);
+            blocksDone.add(r.blocks());
+            return r;
+          })
+          .collect();
+    } finally {
+      spark.sparkContext().clearJobGroup();
+    }
+    double secs = (System.nanoTime() - t0) / 1e9;
+    Result result = new Result(plan, pending.size(), outcomes, secs);
+    out.printf("[quantize] computed %d units (%,d blocks) in %s: %,.0f blocks/s; %d failed%n",
+        outcomes.size() - result.failures().size(), result.blocksComputed(), Progress.duration(secs),
+        result.blocksComputed() / Math.max(secs, 1e-9), result.failures().size());
+    for (UnitRunner.Outcome f : result.failures()) {
+      out.printf("[quantize] unit %d (%s) FAILED: %s%n", f.unit(), f.tensor(), f.error());
+    }
+    if (!result.failures().isEmpty()) {
+      out.printf("[quantize] run the same command again to compute the %d failed units%n", result.failures().size());
+    }
+    return result;
+  }
+}

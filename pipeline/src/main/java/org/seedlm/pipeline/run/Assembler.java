@@ -1,0 +1,301 @@
+package org.seedlm.pipeline.run;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.Serializable;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Bits;
+import org.seedlm.pipeline.pack.PackedFormat;
+import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
+import org.seedlm.pipeline.safetensors.DType;
+import org.seedlm.pipeline.safetensors.SafetensorsFile;
+import org.seedlm.pipeline.safetensors.SafetensorsWriter;
+
+/**
+ * Assembles the packed model of a complete run into {@code packed/}: the quantized tensors from
+ * their committed units' codes, every other tensor copied byte for byte from the checkpoint, the
+ * model's small files (config.json, vocab, tokenizer), and {@code manifest.json} with checksums,
+ * written last. The output depends only on the committed codes, so assembling twice, or after a
+ * resumed run, gives byte-identical files.
+ *
+ * <p>Shards are independent ({@link #writeShard}), so an engine can write them in parallel.
+ */
+public final class Assembler {
+  private Assembler() {}
+
+  /** Files of a model directory that travel with the packed model (no weights). */
+  private static final long MAX_SIDE_FILE_BYTES = 64L << 20;
+
+  /** One output file and the stored tensors it holds, in order. */
+  public record OutputShard(int index, int count, String file, List<String> tensors, long dataBytes)
+      implements Serializable {}
+
+  /** What writing a shard produced. */
+  public record ShardResult(String file, long bytes, String sha256, Map<String, String> tensorSha256)
+      implements Serializable {}
+
+  /** Refuses an incomplete run, listing its missing units. */
+  public static void checkComplete(RunDirectory run, Plan plan) throws IOException {
+    BitSet done = run.committedUnits();
+    List<Integer> missing = new ArrayList<>();
+    for (int i = done.nextClearBit(0); i < plan.numUnits(); i = done.nextClearBit(i + 1)) {
+      missing.add(i);
+    }
+    if (!missing.isEmpty()) {
+      StringBuilder list = new StringBuilder();
+      for (int i = 0; i < Math.min(20, missing.size()); i++) {
+        WorkUnit u = plan.unit(missing.get(i));
+        list.append(String.format("%n  unit %d: %s blocks %d..%d", u.id(), u.tensor(), u.firstBlock(),
+            u.firstBlock() + u.numBlocks() - 1));
+      }
+      if (missing.size() > 20) {
+        list.append(String.format("%n  ... and %d more", missing.size() - 20));
+      }
+      throw new IncompleteRunException(String.format(
+          "Cannot assemble run %s: %d of %d units are not committed:%s%nRun `seedlm quantize` again on this "
+              + "run directory to compute them.", run.root(), missing.size(), plan.numUnits(), list));
+    }
+  }
+
+  /** Groups all output tensors (sorted by stored name) into shards of at most {@code maxShardBytes}. */
+  public static List<OutputShard> planShards(Plan plan, BlockCodec codec, long maxShardBytes) {
+    TreeMap<String, Long> sizes = new TreeMap<>();
+    for (PlannedTensor t : plan.tensors()) {
+      sizes.put(t.name() + PackedFormat.PACKED_SUFFIX, codec.packedBytes(t.numBlocks()));
+    }
+    for (Plan.KeptTensor k : plan.kept()) {
+      long numel = 1;
+      for (long d : k.shape()) {
+        numel = Math.multiplyExact(numel, d);
+      }
+      sizes.put(k.name(), numel * DType.parse(k.dtype()).size());
+    }
+    List<List<String>> groups = new ArrayList<>();
+    List<Long> bytes = new ArrayList<>();
+    List<String> cur = new ArrayList<>();
+    long curBytes = 0;
+    for (Map.Entry<String, Long> e : sizes.entrySet()) {
+      if (!cur.isEmpty() && curBytes + e.getValue() > maxShardBytes) {
+        groups.add(cur);
+        bytes.add(curBytes);
+        cur = new ArrayList<>();
+        curBytes = 0;
+      }
+      cur.add(e.getKey());
+      curBytes += e.getValue();
+    }
+    groups.add(cur);
+    bytes.add(curBytes);
+    List<OutputShard> out = new ArrayList<>();
+    int n = groups.size();
+    for (int i = 0; i < n; i++) {
+      String file = n == 1 ? "model.safetensors" : String.format("model-%05d-of-%05d.safetensors", i + 1, n);
+      out.add(new OutputShard(i, n, file, groups.get(i), bytes.get(i)));
+    }
+    return out;
+  }
+
+  /** Writes one output shard under {@code packed/}. */
+  public static ShardResult writeShard(RunDirectory run, String modelDir, RunSpec spec, Plan plan, BlockCodec codec,
+      OutputShard shard, Configuration conf) throws IOException {
+    SafetensorsWriter w = new SafetensorsWriter()
+        .metadata("format", "pt")
+        .metadata(PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME)
+        .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.VERSION));
+    Map<String, MessageDigest> digests = new LinkedHashMap<>();
+    for (String stored : shard.tensors()) {
+      MessageDigest md = sha256();
+      digests.put(stored, md);
+      if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
+        PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
+        TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
+            t.numBlocks(), t.shape(), t.dtype(), 0);
+        w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
+        w.add(stored, DType.U8, new long[] {meta.packedBytes()},
+            out -> writePackedTensor(run, plan, codec, t, new DigestOutputStream(out, md)));
+      } else {
+        Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
+        w.add(stored, DType.parse(k.dtype()), k.shape(),
+            out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, new DigestOutputStream(out, md)));
+      }
+    }
+    Path dir = run.path(RunDirectory.PACKED);
+    Path tmp = new Path(dir, "_tmp." + shard.file());
+    FileSystem fs = run.fs();
+    MessageDigest fileMd = sha256();
+    long bytes;
+    try (FSDataOutputStream raw = fs.create(tmp, true)) {
+      java.io.BufferedOutputStream buf = new java.io.BufferedOutputStream(new DigestOutputStream(raw, fileMd), 1 << 20);
+      bytes = w.writeTo(buf);
+      buf.flush();
+    }
+    Path fin = new Path(dir, shard.file());
+    fs.delete(fin, false);
+    if (!fs.rename(tmp, fin)) {
+      throw new IOException("Cannot assemble " + fin + ": rename from " + tmp + " failed");
+    }
+    Map<String, String> tensorSha = new TreeMap<>();
+    digests.forEach((k, v) -> tensorSha.put(k, hex(v.digest())));
+    return new ShardResult(shard.file(), bytes, hex(fileMd.digest()), tensorSha);
+  }
+
+  /** Writes the index (for several shards), copies the model's side files, then the manifest. */
+  public static void finish(RunDirectory run, String modelDir, RunSpec spec, Plan plan, List<OutputShard> shards,
+      List<ShardResult> results, Configuration conf) throws IOException {
+    Path dir = run.path(RunDirectory.PACKED);
+    FileSystem fs = run.fs();
+    Map<String, Object> manifest = new LinkedHashMap<>();
+    manifest.put("format", PackedFormat.FORMAT_NAME);
+    manifest.put("format_version", PackedFormat.VERSION);
+    manifest.put("codec", spec.codec());
+    manifest.put("codec_params", spec.codecParams());
+    manifest.put("model_fingerprint", spec.modelFingerprint());
+    manifest.put("quantized_tensors", plan.tensors().size());
+    manifest.put("kept_tensors", plan.kept().size());
+    Map<String, Object> files = new TreeMap<>();
+    Map<String, String> tensors = new TreeMap<>();
+    for (ShardResult r : results) {
+      files.put(r.file(), Map.of("bytes", r.bytes(), "sha256", r.sha256()));
+      tensors.putAll(r.tensorSha256());
+    }
+    if (shards.size() > 1) {
+      Map<String, Object> index = new LinkedHashMap<>();
+      long total = results.stream().mapToLong(ShardResult::bytes).sum();
+      index.put("metadata", Map.of("total_size", total, PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME));
+      Map<String, String> weightMap = new TreeMap<>();
+      for (OutputShard s : shards) {
+        for (String t : s.tensors()) {
+          weightMap.put(t, s.file());
+        }
+      }
+      index.put("weight_map", weightMap);
+      Path ip = new Path(dir, "model.safetensors.index.json");
+      run.writeJson(ip, index);
+      files.put(ip.getName(), Map.of("bytes", fs.getFileStatus(ip).getLen(), "sha256", sha256Of(fs, ip)));
+    }
+    Path src = new Path(modelDir);
+    FileSystem srcFs = src.getFileSystem(conf);
+    FileStatus[] side = srcFs.isDirectory(src) ? srcFs.listStatus(src) : new FileStatus[0];
+    java.util.Arrays.sort(side, java.util.Comparator.comparing(s -> s.getPath().getName()));
+    for (FileStatus s : side) {
+      String name = s.getPath().getName();
+      if (s.isFile() && s.getLen() <= MAX_SIDE_FILE_BYTES && !name.endsWith(".safetensors")
+          && !name.equals("model.safetensors.index.json") && !name.startsWith(".") && !name.startsWith("_")
+          && !name.equals(PackedFormat.MANIFEST) && !name.equals("import.json")) {
+        Path dst = new Path(dir, name);
+        FileUtil.copy(srcFs, s.getPath(), fs, dst, false, true, conf);
+        files.put(name, Map.of("bytes", s.getLen(), "sha256", sha256Of(fs, dst)));
+      }
+    }
+    manifest.put("files", files);
+    manifest.put("tensor_sha256", tensors);
+    run.writeJsonAtomically(new Path(dir, PackedFormat.MANIFEST + ".new"), manifest);
+    Path man = new Path(dir, PackedFormat.MANIFEST);
+    fs.delete(man, false);
+    fs.rename(new Path(dir, PackedFormat.MANIFEST + ".new"), man);
+  }
+
+  /** Assembles a complete run on one machine (what an engine does in parallel per shard). */
+  public static List<ShardResult> assembleLocally(RunDirectory run, RunSpec spec, Plan plan, BlockCodec codec,
+      long maxShardBytes, Configuration conf) throws IOException {
+    checkComplete(run, plan);
+    prepare(run);
+    List<OutputShard> shards = planShards(plan, codec, maxShardBytes);
+    List<ShardResult> results = new ArrayList<>();
+    for (OutputShard s : shards) {
+      results.add(writeShard(run, spec.model(), spec, plan, codec, s, conf));
+    }
+    finish(run, spec.model(), spec, plan, shards, results, conf);
+    return results;
+  }
+
+  /** Clears an earlier assembly so a new one leaves no stale shard behind. */
+  public static void prepare(RunDirectory run) throws IOException {
+    Path dir = run.path(RunDirectory.PACKED);
+    run.fs().delete(dir, true);
+    run.fs().mkdirs(dir);
+  }
+
+  private static void writePackedTensor(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t,
+      OutputStream out) throws IOException {
+    int bits = codec.bitsPerBlock();
+    for (int id = t.firstUnit(); id < t.firstUnit() + t.numUnits(); id++) {
+      WorkUnit u = plan.unit(id);
+      CommitMarker m = run.readCommit(id);
+      List<BlockRow> rows = BlockTable.read(run.path(m.file()), run.conf());
+      if (rows.size() != u.numBlocks() || m.rows() != u.numBlocks()) {
+        throw new IOException(String.format("Cannot assemble %s: unit %d has %d rows, its commit says %d and "
+            + "the plan %d (delete %s to recompute it)", t.name(), id, rows.size(), m.rows(), u.numBlocks(),
+            run.commitPath(id)));
+      }
+      byte[] buf = new byte[(int) codec.packedBytes(u.numBlocks())];
+      for (int b = 0; b < rows.size(); b++) {
+        BlockRow r = rows.get(b);
+        if (r.block() != u.firstBlock() + b) {
+          throw new IOException(String.format("Cannot assemble %s: unit %d row %d is block %d, expected %d",
+              t.name(), id, b, r.block(), u.firstBlock() + b));
+        }
+        if (bits % 8 == 0) {
+          System.arraycopy(r.code(), 0, buf, b * (bits / 8), bits / 8);
+        } else {
+          Bits.copy(r.code(), 0, buf, (long) b * bits, bits);
+        }
+      }
+      String sha = UnitRunner.sha256(buf);
+      if (!sha.equals(m.codeSha256())) {
+        throw new IOException(String.format("Cannot assemble %s: unit %d's codes do not match the checksum in "
+            + "its commit marker (%s); the file %s is damaged (delete %s to recompute the unit)", t.name(), id,
+            m.codeSha256(), m.file(), run.commitPath(id)));
+      }
+      out.write(buf);
+    }
+  }
+
+  private static void copyTensor(Path shard, String name, Configuration conf, OutputStream out) throws IOException {
+    SafetensorsFile f = UnitRunner.open(shard, conf);
+    long len = f.info(name).byteLength();
+    int chunk = 8 << 20;
+    for (long off = 0; off < len; off += chunk) {
+      out.write(f.readBytes(name, off, (int) Math.min(chunk, len - off)));
+    }
+  }
+
+  private static String sha256Of(FileSystem fs, Path p) throws IOException {
+    MessageDigest md = sha256();
+    try (var in = fs.open(p)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return hex(md.digest());
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static String hex(byte[] b) {
+    return HexFormat.of().formatHex(b);
+  }
+}

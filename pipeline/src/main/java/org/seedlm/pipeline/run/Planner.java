@@ -1,0 +1,61 @@
+package org.seedlm.pipeline.run;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.seedlm.pipeline.safetensors.TensorInfo;
+
+/** Turns checkpoint headers and options into a {@link Plan}. Pure: no I/O, no engine. */
+public final class Planner {
+  private Planner() {}
+
+  /** A checkpoint tensor and the file that holds it. */
+  public record SourceTensor(String shard, TensorInfo info) {}
+
+  /**
+   * Plans a run.
+   *
+   * @param tensors every tensor of the checkpoint
+   * @param selection which tensors to quantize
+   * @param blockSize the codec's block size
+   * @param unitBlocks blocks per unit, a positive multiple of 8 (so units of any codec start on a byte)
+   */
+  public static Plan plan(List<SourceTensor> tensors, TensorSelection selection, int blockSize, int unitBlocks) {
+    if (unitBlocks <= 0 || unitBlocks % 8 != 0) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot plan with unit-blocks %d: it must be a positive multiple of 8 (set --unit-blocks)", unitBlocks));
+    }
+    if (blockSize <= 0) {
+      throw new IllegalArgumentException("Cannot plan with block size " + blockSize);
+    }
+    List<SourceTensor> selected = new ArrayList<>();
+    List<Plan.KeptTensor> kept = new ArrayList<>();
+    for (SourceTensor t : tensors) {
+      if (selection.selects(t.info())) {
+        selected.add(t);
+      } else {
+        kept.add(new Plan.KeptTensor(t.info().name(), t.shard(), t.info().dtype().name(), t.info().shape()));
+      }
+    }
+    selected.sort(Comparator.comparingInt((SourceTensor t) -> TensorSelection.layerOf(t.info().name()))
+        .thenComparing(t -> t.info().name()));
+    kept.sort(Comparator.comparing(Plan.KeptTensor::name));
+
+    List<PlannedTensor> planned = new ArrayList<>(selected.size());
+    long nextUnit = 0;
+    for (SourceTensor t : selected) {
+      long numel = t.info().numel();
+      long numBlocks = (numel + blockSize - 1) / blockSize;
+      long numUnits = (numBlocks + unitBlocks - 1) / unitBlocks;
+      if (nextUnit + numUnits > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(String.format(
+            "Cannot plan: more than %d units (raise --unit-blocks, now %d)", Integer.MAX_VALUE, unitBlocks));
+      }
+      String name = t.info().name();
+      planned.add(new PlannedTensor(name, t.shard(), t.info().dtype().name(), t.info().shape(),
+          TensorSelection.layerOf(name), TensorSelection.kindOf(name), numBlocks, (int) nextUnit, (int) numUnits));
+      nextUnit += numUnits;
+    }
+    return new Plan(blockSize, unitBlocks, planned, kept);
+  }
+}

@@ -1,0 +1,295 @@
+package org.seedlm.pipeline.run;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.RemoteIterator;
+
+/**
+ * A run directory on any Hadoop file system (local, HDFS, S3A). Layout:
+ *
+ * <pre>
+ * run.json                              immutable run spec, written first
+ * plan.json                             the plan (tensors, units), written once
+ * blocks/unit-NNNNNNNN/ATTEMPT.parquet  per-block rows of one unit attempt
+ * commits/unit-NNNNNNNN.json            commit marker: the unit's winning file, row count, sums, checksum
+ * failures/unit-NNNNNNNN.json           last failure of a unit not yet committed
+ * packed/                               the assembled packed model and manifest.json
+ * reports/                              error tables written by {@code errors --out}
+ * </pre>
+ *
+ * <p>Only files named by commit markers belong to the run; everything else under {@code blocks/}
+ * (retried or speculative attempts) is ignored and may be deleted.
+ */
+public final class RunDirectory {
+
+  public static final String SPEC = "run.json";
+  public static final String PLAN = "plan.json";
+  public static final String BLOCKS = "blocks";
+  public static final String COMMITS = "commits";
+  public static final String FAILURES = "failures";
+  public static final String PACKED = "packed";
+  public static final String REPORTS = "reports";
+
+  static final ObjectMapper JSON = new ObjectMapper()
+      .enable(SerializationFeature.INDENT_OUTPUT)
+      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+
+  private final Path root;
+  private final Configuration conf;
+  private final FileSystem fs;
+
+  private RunDirectory(Path root, Configuration conf) throws IOException {
+    this.root = root;
+    this.conf = conf;
+    this.fs = root.getFileSystem(conf);
+  }
+
+  public static RunDirectory at(Path root, Configuration conf) throws IOException {
+    return new RunDirectory(root, conf);
+  }
+
+  public static RunDirectory at(String root, Configuration conf) throws IOException {
+    return new RunDirectory(new Path(root), conf);
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public FileSystem fs() {
+    return fs;
+  }
+
+  public Configuration conf() {
+    return conf;
+  }
+
+  public Path path(String relative) {
+    return new Path(root, relative);
+  }
+
+  // ---------------------------------------------------------------- spec and plan
+
+  /** Whether a run spec exists here. */
+  public boolean exists() throws IOException {
+    return fs.exists(path(SPEC));
+  }
+
+  /** The stored run spec. */
+  public RunSpec readSpec() throws IOException {
+    Path p = path(SPEC);
+    if (!fs.exists(p)) {
+      throw new FileNotFoundException(String.format(
+          "Cannot open run %s: no %s (is this a run directory? create one with `seedlm quantize`)", root, SPEC));
+    }
+    return readJson(p, RunSpec.class);
+  }
+
+  /**
+   * Writes {@code asked} as the run spec if the directory has none, otherwise checks that it equals
+   * the stored one.
+   *
+   * @throws RunMismatchException listing every difference
+   */
+  public void initOrCheck(RunSpec asked) throws IOException {
+    if (!exists()) {
+      writeJsonAtomically(path(SPEC), asked);
+      return;
+    }
+    RunSpec stored = readSpec();
+    List<String> diffs = stored.differences(asked);
+    if (!diffs.isEmpty()) {
+      throw new RunMismatchException(String.format(
+          "Cannot use run directory %s: it was created with other inputs:%n  - %s%n"
+              + "Use a new run directory, or repeat the options the run was created with.",
+          root, String.join("\n  - ", diffs)));
+    }
+  }
+
+  /** Writes the plan unless present; returns the stored plan (which must equal {@code plan}). */
+  public Plan writeOrCheckPlan(Plan plan) throws IOException {
+    Path p = path(PLAN);
+    if (!fs.exists(p)) {
+      writeJsonAtomically(p, plan);
+      return plan;
+    }
+    Plan stored = readPlan();
+    if (!stored.equals(plan)) {
+      throw new RunMismatchException(String.format(
+          "Cannot use run directory %s: its %s differs from the plan of the same spec "
+              + "(was it edited by hand?). Use a new run directory.", root, PLAN));
+    }
+    return stored;
+  }
+
+  public Plan readPlan() throws IOException {
+    Path p = path(PLAN);
+    if (!fs.exists(p)) {
+      throw new FileNotFoundException(String.format(
+          "Cannot open run %s: no %s yet (run `seedlm quantize` first)", root, PLAN));
+    }
+    return readJson(p, Plan.class);
+  }
+
+  // ---------------------------------------------------------------- units
+
+  public Path commitPath(int unit) {
+    return new Path(path(COMMITS), String.format("unit-%08d.json", unit));
+  }
+
+  public Path failurePath(int unit) {
+    return new Path(path(FAILURES), String.format("unit-%08d.json", unit));
+  }
+
+  public Path unitDataDir(int unit) {
+    return new Path(path(BLOCKS), String.format("unit-%08d", unit));
+  }
+
+  /** Ids of committed units (from the names under {@code commits/}). */
+  public BitSet committedUnits() throws IOException {
+    return unitIdsIn(COMMITS);
+  }
+
+  /** Ids of units with a failure record. */
+  public BitSet failedUnits() throws IOException {
+    return unitIdsIn(FAILURES);
+  }
+
+  private BitSet unitIdsIn(String dir) throws IOException {
+    BitSet ids = new BitSet();
+    Path d = path(dir);
+    if (!fs.exists(d)) {
+      return ids;
+    }
+    RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(d, false);
+    while (it.hasNext()) {
+      String name = it.next().getPath().getName();
+      if (name.startsWith("unit-") && name.endsWith(".json")) {
+        try {
+          ids.set(Integer.parseInt(name.substring(5, name.length() - 5)));
+        } catch (NumberFormatException ignored) {
+          // not ours
+        }
+      }
+    }
+    return ids;
+  }
+
+  /** Units of the plan without a commit marker, in id order. */
+  public List<WorkUnit> pendingUnits(Plan plan) throws IOException {
+    BitSet done = committedUnits();
+    List<WorkUnit> out = new ArrayList<>();
+    for (int i = done.nextClearBit(0); i < plan.numUnits(); i = done.nextClearBit(i + 1)) {
+      out.add(plan.unit(i));
+    }
+    return out;
+  }
+
+  public CommitMarker readCommit(int unit) throws IOException {
+    return readJson(commitPath(unit), CommitMarker.class);
+  }
+
+  /** All commit markers, keyed by unit id. */
+  public TreeMap<Integer, CommitMarker> readCommits() throws IOException {
+    TreeMap<Integer, CommitMarker> out = new TreeMap<>();
+    BitSet ids = committedUnits();
+    for (int i = ids.nextSetBit(0); i >= 0; i = ids.nextSetBit(i + 1)) {
+      out.put(i, readCommit(i));
+    }
+    return out;
+  }
+
+  /**
+   * Publishes a commit marker unless the unit is already committed. The marker is written under a
+   * temporary name and renamed, so a reader never sees a partial marker.
+   *
+   * @return true if this call committed the unit; false if another attempt already had
+   */
+  public boolean commit(CommitMarker marker) throws IOException {
+    Path fin = commitPath(marker.unit());
+    if (fs.exists(fin)) {
+      return false;
+    }
+    Path tmp = new Path(path(COMMITS + "/_tmp"), fin.getName() + "." + marker.attempt());
+    writeJson(tmp, marker);
+    boolean renamed;
+    try {
+      renamed = fs.rename(tmp, fin);
+    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+      renamed = false;
+    }
+    if (!renamed) {
+      fs.delete(tmp, false);
+      if (!fs.exists(fin)) {
+        throw new IOException("Cannot commit unit " + marker.unit() + ": rename of " + tmp + " to " + fin + " failed");
+      }
+      return false;
+    }
+    fs.delete(failurePath(marker.unit()), false);
+    return true;
+  }
+
+  /** Records the failure of a unit (overwriting an older record). */
+  public void recordFailure(UnitFailure failure) throws IOException {
+    writeJson(failurePath(failure.unit()), failure);
+  }
+
+  public UnitFailure readFailure(int unit) throws IOException {
+    return readJson(failurePath(unit), UnitFailure.class);
+  }
+
+  /** Files of a directory, sorted by name ({@code []} if it does not exist). */
+  public List<FileStatus> list(Path dir) throws IOException {
+    if (!fs.exists(dir)) {
+      return List.of();
+    }
+    List<FileStatus> out = new ArrayList<>(List.of(fs.listStatus(dir)));
+    out.sort(java.util.Comparator.comparing(s -> s.getPath().getName()));
+    return out;
+  }
+
+  // ---------------------------------------------------------------- JSON helpers
+
+  public <T> T readJson(Path p, Class<T> type) throws IOException {
+    try (InputStream in = fs.open(p)) {
+      return JSON.readValue(in, type);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IOException(String.format("Cannot read %s: malformed JSON (%s)", p, e.getOriginalMessage()), e);
+    }
+  }
+
+  public void writeJson(Path p, Object value) throws IOException {
+    try (OutputStream out = fs.create(p, true)) {
+      JSON.writeValue(out, value);
+    }
+  }
+
+  /** Writes JSON under a temporary name, then renames it into place (no partial file is ever visible). */
+  public void writeJsonAtomically(Path p, Object value) throws IOException {
+    Path tmp = new Path(p.getParent(), "_tmp." + p.getName() + "." + java.util.UUID.randomUUID());
+    writeJson(tmp, value);
+    if (!fs.rename(tmp, p)) {
+      fs.delete(tmp, false);
+      throw new IOException("Cannot write " + p + ": it appeared while this command was writing it "
+          + "(is another command using the same run directory?)");
+    }
+  }
+
+  public static ObjectMapper json() {
+    return JSON;
+  }
+}

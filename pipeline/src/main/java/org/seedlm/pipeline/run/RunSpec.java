@@ -1,0 +1,82 @@
+package org.seedlm.pipeline.run;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * The immutable specification of a run, written first to {@code run.json}. A later command on the
+ * same run directory must ask for the same spec (see {@link #differences}), so a run directory never
+ * mixes results of two models or two option sets.
+ *
+ * @param format always {@link #FORMAT}
+ * @param version layout version, {@link #VERSION}
+ * @param model model location as given when the run was created (informational: a moved copy
+ *     with the same fingerprint is accepted)
+ * @param modelFingerprint SHA-256 over the checkpoint's shard names, sizes and headers
+ * @param codec canonical codec name
+ * @param codecParams the codec's parameters
+ * @param include include patterns (empty: the default selection)
+ * @param exclude exclude patterns
+ * @param unitBlocks blocks per work unit
+ * @param nonFinite what to do with NaN or Inf weights: {@code fail} or {@code zero}
+ */
+public record RunSpec(String format, int version, String model, String modelFingerprint, String codec,
+    Map<String, String> codecParams, List<String> include, List<String> exclude, int unitBlocks,
+    String nonFinite) implements Serializable {
+
+  public static final String FORMAT = "seedlm-run";
+  public static final int VERSION = 1;
+  public static final List<String> NON_FINITE_POLICIES = List.of("fail", "zero");
+
+  public RunSpec {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(codec, "codec");
+    codecParams = new TreeMap<>(codecParams);
+    include = List.copyOf(include);
+    exclude = List.copyOf(exclude);
+    if (!NON_FINITE_POLICIES.contains(nonFinite)) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot use non-finite policy \"%s\": expected one of %s (set --non-finite)", nonFinite,
+          NON_FINITE_POLICIES));
+    }
+  }
+
+  /** The tensor selection of this spec. */
+  public TensorSelection selection() {
+    return new TensorSelection(include, exclude);
+  }
+
+  /**
+   * What differs between this spec (the one stored in a run directory) and {@code asked} (the one a
+   * command asks for), one readable line each; empty when they agree.
+   */
+  public List<String> differences(RunSpec asked) {
+    List<String> d = new ArrayList<>();
+    diff(d, "format", format + " v" + version, asked.format + " v" + asked.version);
+    if (!modelFingerprint.equals(asked.modelFingerprint)) {
+      d.add(String.format("model: the run was made from %s (fingerprint %s), this command reads %s (fingerprint %s)",
+          model, shortFp(modelFingerprint), asked.model, shortFp(asked.modelFingerprint)));
+    }
+    diff(d, "codec", codec, asked.codec);
+    diff(d, "codec parameters", codecParams, asked.codecParams);
+    diff(d, "include patterns", include, asked.include);
+    diff(d, "exclude patterns", exclude, asked.exclude);
+    diff(d, "unit-blocks", unitBlocks, asked.unitBlocks);
+    diff(d, "non-finite policy", nonFinite, asked.nonFinite);
+    return d;
+  }
+
+  private static void diff(List<String> out, String what, Object run, Object asked) {
+    if (!Objects.equals(run, asked)) {
+      out.add(String.format("%s: the run has %s, this command asks for %s", what, run, asked));
+    }
+  }
+
+  private static String shortFp(String fp) {
+    return fp.length() > 12 ? fp.substring(0, 12) : fp;
+  }
+}

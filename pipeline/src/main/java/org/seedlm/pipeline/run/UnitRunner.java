@@ -1,0 +1,210 @@
+package org.seedlm.pipeline.run;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Bits;
+import org.seedlm.pipeline.metrics.ErrorStats;
+import org.seedlm.pipeline.safetensors.CheckpointException;
+import org.seedlm.pipeline.safetensors.SafetensorsFile;
+
+/**
+ * Computes, writes and commits one work unit: read the unit's slice of the tensor by byte range,
+ * encode every block, decode it with the canonical decoder to measure the error, write one Parquet
+ * row per block, then publish the commit marker. Engine-free: Spark tasks call {@link #run}, and so
+ * do tests.
+ */
+public final class UnitRunner {
+  private UnitRunner() {}
+
+  /**
+   * What every task needs, small and serializable.
+   *
+   * @param runDir run directory
+   * @param modelDir model directory (shards are resolved against it)
+   * @param spec the run spec
+   * @param codecs how to build the codec (reference or fast kernel)
+   * @param failUnits units that throw on purpose: a test hook for failure injection, empty otherwise
+   */
+  public record Context(String runDir, String modelDir, RunSpec spec, CodecProvider codecs, Set<Integer> failUnits)
+      implements Serializable {
+    public Context {
+      failUnits = Set.copyOf(failUnits);
+    }
+  }
+
+  /** Builds the codec of a spec on the executor. */
+  @FunctionalInterface
+  public interface CodecProvider extends Serializable {
+    BlockCodec codec(String name);
+  }
+
+  /**
+   * The result of one unit.
+   *
+   * @param unit unit id
+   * @param tensor tensor name
+   * @param committed whether the unit is committed now (by this or an earlier attempt)
+   * @param error the failure message, or null
+   * @param badInput whether the failure is the input's fault
+   * @param blocks blocks encoded
+   * @param seconds wall time
+   */
+  public record Outcome(int unit, String tensor, boolean committed, String error, boolean badInput, long blocks,
+      double seconds) implements Serializable {}
+
+  private static final ConcurrentHashMap<String, SafetensorsFile> OPEN = new ConcurrentHashMap<>();
+
+  /** Runs one unit; never throws for a unit-level failure (it is recorded and returned). */
+  public static Outcome run(Context ctx, Configuration conf, WorkUnit u) {
+    long t0 = System.nanoTime();
+    String attempt = UUID.randomUUID().toString();
+    try {
+      RunDirectory run = RunDirectory.at(ctx.runDir(), conf);
+      if (ctx.failUnits().contains(u.id())) {
+        throw new IOException("injected failure for unit " + u.id() + " (test hook failUnits)");
+      }
+      CommitMarker marker = compute(ctx, conf, run, u, attempt, t0);
+      run.commit(marker);
+      return new Outcome(u.id(), u.tensor(), true, null, false, u.numBlocks(), seconds(t0));
+    } catch (Exception e) {
+      boolean badInput = e instanceof IllegalArgumentException || e instanceof CheckpointException;
+      String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+      try {
+        RunDirectory.at(ctx.runDir(), conf).recordFailure(
+            new UnitFailure(u.id(), u.tensor(), msg, badInput, System.currentTimeMillis(), attempt));
+      } catch (IOException ignored) {
+        // the failure is still reported through the outcome
+      }
+      return new Outcome(u.id(), u.tensor(), false, msg, badInput, 0, seconds(t0));
+    }
+  }
+
+  private static CommitMarker compute(Context ctx, Configuration conf, RunDirectory run, WorkUnit u,
+      String attempt, long t0) throws IOException {
+    BlockCodec codec = ctx.codecs().codec(ctx.spec().codec());
+    int c = codec.blockSize();
+    int bits = codec.bitsPerBlock();
+    SafetensorsFile file = open(new Path(new Path(ctx.modelDir()), u.shard()), conf);
+    long numel = file.info(u.tensor()).numel();
+    long firstElem = u.firstBlock() * c;
+    int count = (int) Math.min((long) u.numBlocks() * c, numel - firstElem);
+
+    float[] w = new float[u.numBlocks() * c]; // (numBlocks, C) row-major, tail zero-padded
+    file.readFloats(u.tensor(), firstElem, count, w, 0);
+    checkFinite(ctx.spec().nonFinite(), u, w, count, c);
+
+    byte[] packed = new byte[(int) codec.packedBytes(u.numBlocks())];
+    codec.encode(w, 0, u.numBlocks(), packed, 0);
+    float[] what = new float[w.length];
+    codec.decode(packed, 0, u.numBlocks(), what, 0);
+
+    boolean seedlm = codec.name().startsWith("seedlm");
+    int k = seedlm ? Integer.parseInt(codec.params().get("K")) : 0;
+    int p = seedlm ? Integer.parseInt(codec.params().get("P")) : 0;
+    int layer = TensorSelection.layerOf(u.tensor());
+    String kind = TensorSelection.kindOf(u.tensor());
+
+    List<BlockRow> rows = new ArrayList<>(u.numBlocks());
+    ErrorStats unitStats = new ErrorStats();
+    for (int b = 0; b < u.numBlocks(); b++) {
+      int n = Math.min(c, count - b * c);
+      ErrorStats s = new ErrorStats().add(w, b * c, what, b * c, n);
+      unitStats.merge(s);
+      byte[] code = new byte[(bits + 7) / 8];
+      Bits.copy(packed, (long) b * bits, code, 0, bits);
+      Integer seed = null;
+      Integer exponent = null;
+      int[] mant = new int[0];
+      if (seedlm) {
+        seed = (int) Bits.read(code, 0, k);
+        exponent = Bits.readSigned(code, k, 4);
+        mant = new int[p];
+        for (int j = 0; j < p; j++) {
+          mant[j] = Bits.readSigned(code, k + 4 + 4L * j, 4);
+        }
+      }
+      rows.add(new BlockRow(u.tensor(), layer, kind, u.id(), u.firstBlock() + b, codec.name(), seed, exponent,
+          mant, code, n, bits, s.sqErr(), s.sqNorm(), s.maxAbsErr()));
+    }
+
+    String rel = RunDirectory.BLOCKS + "/" + u.label() + "/" + attempt + ".parquet";
+    Path out = run.path(rel);
+    BlockTable.write(out, conf, rows);
+    long fileBytes = run.fs().getFileStatus(out).getLen();
+    return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, sha256(packed),
+        unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
+        System.currentTimeMillis(), attempt);
+  }
+
+  /** Applies the non-finite policy to the {@code count} real weights of a unit's buffer. */
+  static void checkFinite(String policy, WorkUnit u, float[] w, int count, int blockSize) {
+    for (int i = 0; i < count; i++) {
+      if (!Float.isFinite(w[i])) {
+        if (policy.equals("zero")) {
+          w[i] = 0f;
+        } else {
+          long block = u.firstBlock() + i / blockSize;
+          long element = u.firstBlock() * blockSize + i;
+          throw new NonFiniteWeightsException(String.format(
+              "Cannot quantize tensor %s: block %d holds %s at element %d (fix the checkpoint, or set "
+                  + "--non-finite=zero to encode such weights as 0)", u.tensor(), block, w[i], element));
+        }
+      }
+    }
+  }
+
+  /**
+   * Opens a checkpoint file once per JVM and version of the file (headers are parsed once; reads
+   * are positional and thread-safe).
+   */
+  static SafetensorsFile open(Path path, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.FileStatus st = path.getFileSystem(conf).getFileStatus(path);
+    String key = path + "@" + st.getLen() + "@" + st.getModificationTime();
+    SafetensorsFile f = OPEN.get(key);
+    if (f == null) {
+      SafetensorsFile opened = SafetensorsFile.open(path, conf);
+      f = OPEN.putIfAbsent(key, opened);
+      if (f == null) {
+        f = opened;
+      } else {
+        opened.close();
+      }
+    }
+    return f;
+  }
+
+  /** Forgets cached open files (tests that rewrite a checkpoint in place call this). */
+  public static void closeCachedFiles() {
+    for (SafetensorsFile f : OPEN.values()) {
+      try {
+        f.close();
+      } catch (IOException ignored) {
+        // closing a read-only file
+      }
+    }
+    OPEN.clear();
+  }
+
+  static String sha256(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static double seconds(long t0) {
+    return (System.nanoTime() - t0) / 1e9;
+  }
+}
