@@ -33,6 +33,8 @@ import org.apache.hadoop.fs.Path;
  * <p>For a sharded checkpoint the index is cross-checked against the shard headers: every shard name
  * must be a plain file name in the model directory, every shard must exist, every tensor of the
  * index must be in its shard, and every tensor of a shard must be mapped by the index to that shard.
+ * Only the shards the index names are opened: other {@code .safetensors} files in the directory (for
+ * example a consolidated copy) are ignored. {@link #tensors()} is sorted by tensor name.
  *
  * <p>Thread-safe for concurrent reads once opened.
  */
@@ -57,15 +59,13 @@ public final class Checkpoint implements Closeable {
   private final FileSystem fs;
   private final Map<String, SafetensorsFile> shards; // sorted by name
   private final Map<String, Tensor> tensors; // sorted by name
-  private final Configuration conf;
   private volatile JsonNode config;
 
-  private Checkpoint(Path location, Path modelDir, FileSystem fs, Configuration conf,
+  private Checkpoint(Path location, Path modelDir, FileSystem fs,
       Map<String, SafetensorsFile> shards, Map<String, Tensor> tensors) {
     this.location = location;
     this.modelDir = modelDir;
     this.fs = fs;
-    this.conf = conf;
     this.shards = Collections.unmodifiableMap(shards);
     this.tensors = Collections.unmodifiableMap(tensors);
   }
@@ -106,7 +106,7 @@ public final class Checkpoint implements Closeable {
     for (TensorInfo t : f.tensors().values()) {
       tensors.put(t.name(), new Tensor(shard, t));
     }
-    return new Checkpoint(location, modelDir, fs, conf, shards, tensors);
+    return new Checkpoint(location, modelDir, fs, shards, tensors);
   }
 
   private static Checkpoint openSharded(Path dir, Path index, FileSystem fs, Configuration conf)
@@ -179,7 +179,7 @@ public final class Checkpoint implements Closeable {
           }
         }
       }
-      Checkpoint c = new Checkpoint(dir, dir, fs, conf, shards, tensors);
+      Checkpoint c = new Checkpoint(dir, dir, fs, shards, tensors);
       ok = true;
       return c;
     } finally {
