@@ -1,5 +1,306 @@
 package org.seedlm.jobs;
 
-public final class Cli {
-  public static void main(String[] args) {}
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.run.IncompleteRunException;
+import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.RunMismatchException;
+import org.seedlm.pipeline.run.RunStatus;
+import org.seedlm.pipeline.run.UnitFailure;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.safetensors.CheckpointException;
+import org.seedlm.pipeline.safetensors.TensorInfo;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code seedlm} command line. Exit codes: 0 success; 2 bad input or a refused request (wrong
+ * option, malformed checkpoint, NaN weights, a run directory of another model, an incomplete run);
+ * 3 the job ran but some units failed (run the same command again to resume); 1 unexpected error.
+ */
+@Command(name = "seedlm", mixinStandardHelpOptions = true, version = "seedlm-spark 0.1.0",
+    description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
+    subcommands = {Cli.Quantize.class, Cli.Assemble.class, Cli.Errors.class, Cli.Status.class, Cli.Tensors.class,
+        Demo.class, Compare.class, CommandLine.HelpCommand.class})
+public final class Cli implements Callable<Integer> {
+
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int BAD_INPUT = 2;
+  public static final int UNITS_FAILED = 3;
+
+  @Override
+  public Integer call() {
+    new CommandLine(this).usage(System.out);
+    return BAD_INPUT;
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs a command line and returns its exit code (tests call this). */
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new Cli());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      PrintStream err = System.err;
+      if (isBadInput(ex)) {
+        err.println("seedlm: " + ex.getMessage());
+        return BAD_INPUT;
+      }
+      err.println("seedlm: failed: " + ex);
+      ex.printStackTrace(err);
+      return FAILED;
+    });
+    cl.setParameterExceptionHandler((ex, a) -> {
+      System.err.println("seedlm: " + ex.getMessage());
+      ex.getCommandLine().usage(System.err);
+      return BAD_INPUT;
+    });
+    return cl.execute(args);
+  }
+
+  static boolean isBadInput(Throwable ex) {
+    return ex instanceof IllegalArgumentException || ex instanceof CheckpointException
+        || ex instanceof RunMismatchException || ex instanceof IncompleteRunException
+        || ex instanceof java.io.FileNotFoundException || ex instanceof IllegalStateException;
+  }
+
+  /** Options every Spark command takes. */
+  static final class SparkOptions {
+    @Option(names = "--master", description = "Spark master (default: spark-submit's, else the conf file's, "
+        + "else local[*])")
+    String master;
+
+    @Option(names = "--conf", description = "Spark conf key=value (repeatable), e.g. "
+        + "spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000")
+    List<String> conf = new ArrayList<>();
+
+    SparkSession session(String app, SeedLmConf c) {
+      Map<String, String> extra = new LinkedHashMap<>();
+      for (String kv : conf) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new IllegalArgumentException("Cannot use --conf \"" + kv + "\": expected key=value");
+        }
+        extra.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+      return Sparks.session(app, c.master(master), extra);
+    }
+  }
+
+  @Command(name = "quantize", mixinStandardHelpOptions = true,
+      description = "Quantize the selected tensors of a checkpoint into a run directory; "
+          + "run again to resume (only uncommitted units are computed).")
+  static final class Quantize implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Checkpoint directory or .safetensors file "
+        + "(file:, hdfs:, s3a:)")
+    String model;
+
+    @Option(names = "--run", required = true, description = "Run directory (file:, hdfs:, s3a:)")
+    String run;
+
+    @Option(names = "--codec", description = "seedlm-4bit (default), seedlm-3bit, seedlm-c{C}-p{P}-k{K}, "
+        + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64")
+    String codec;
+
+    @Option(names = "--include", description = "Regex of tensor names to quantize (repeatable; default: "
+        + "linear weights of the transformer blocks)")
+    List<String> include = new ArrayList<>();
+
+    @Option(names = "--exclude", description = "Regex of tensor names to keep unquantized (repeatable)")
+    List<String> exclude = new ArrayList<>();
+
+    @Option(names = "--unit-blocks", description = "Blocks per work unit (default 32768)")
+    Integer unitBlocks;
+
+    @Option(names = "--non-finite", description = "NaN/Inf weights: fail (default) or zero")
+    String nonFinite;
+
+    @Option(names = "--kernel", description = "fast (default) or reference")
+    String kernel;
+
+    @Option(names = "--fail-units", split = ",", hidden = true, description = "Test hook: units that fail")
+    List<Integer> failUnits = new ArrayList<>();
+
+    @Mixin
+    SparkOptions spark = new SparkOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      SeedLmConf c = SeedLmConf.load();
+      QuantizeJob.Options o = new QuantizeJob.Options(model, run,
+          c.get(SeedLmConf.CODEC, codec, SeedLmConf.CODEC_DEFAULT), include, exclude,
+          c.getInt(SeedLmConf.UNIT_BLOCKS, unitBlocks, SeedLmConf.UNIT_BLOCKS_DEFAULT),
+          c.get(SeedLmConf.NON_FINITE, nonFinite, SeedLmConf.NON_FINITE_DEFAULT),
+          c.get(SeedLmConf.KERNEL, kernel, SeedLmConf.KERNEL_DEFAULT), Set.copyOf(failUnits),
+          Double.parseDouble(c.get(SeedLmConf.PROGRESS_INTERVAL, null, SeedLmConf.PROGRESS_INTERVAL_DEFAULT)));
+      SparkSession s = spark.session("seedlm quantize", c);
+      try {
+        QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);
+        return r.failures().isEmpty() ? OK : UNITS_FAILED;
+      } finally {
+        s.stop();
+      }
+    }
+  }
+
+  @Command(name = "assemble", mixinStandardHelpOptions = true,
+      description = "Write the packed model of a complete run to RUN/packed, with a manifest of checksums.")
+  static final class Assemble implements Callable<Integer> {
+    @Option(names = "--run", required = true, description = "Run directory")
+    String run;
+
+    @Option(names = "--shard-size", description = "Largest output file (default 4g)")
+    String shardSize;
+
+    @Mixin
+    SparkOptions spark = new SparkOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      SeedLmConf c = SeedLmConf.load();
+      long max = SeedLmConf.parseBytes(SeedLmConf.SHARD_SIZE,
+          c.get(SeedLmConf.SHARD_SIZE, shardSize, SeedLmConf.SHARD_SIZE_DEFAULT));
+      SparkSession s = spark.session("seedlm assemble", c);
+      try {
+        AssembleJob.run(s, run, max, System.out);
+        return OK;
+      } finally {
+        s.stop();
+      }
+    }
+  }
+
+  @Command(name = "errors", mixinStandardHelpOptions = true,
+      description = "Print error tables of a run (per layer, kind and tensor), or run your own SQL over the "
+          + "views `blocks` (one row per block) and `units` (one row per committed unit).")
+  static final class Errors implements Callable<Integer> {
+    @Option(names = "--run", required = true, description = "Run directory")
+    String run;
+
+    @Option(names = "--by", split = ",", description = "Tables to print: layer, kind, tensor, all "
+        + "(default: layer,kind,tensor)")
+    List<String> by = new ArrayList<>();
+
+    @Option(names = "--sql", description = "Your own query, e.g. \"SELECT tensor, MAX(sq_err) FROM blocks "
+        + "GROUP BY tensor\"")
+    String sql;
+
+    @Option(names = "--format", description = "text (default), csv or json")
+    String format = "text";
+
+    @Option(names = "--out", description = "Write to this file (any Hadoop path) instead of the console")
+    String out;
+
+    @Mixin
+    SparkOptions spark = new SparkOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      SeedLmConf c = SeedLmConf.load();
+      ErrorsJob.format(null, format); // validates the format before starting Spark
+      List<String> tables = by.isEmpty() ? ErrorsJob.TABLES : by;
+      for (String t : tables) {
+        ErrorsJob.tableSql(t);
+      }
+      SparkSession s = spark.session("seedlm errors", c);
+      try {
+        ErrorsJob.registerViews(s, run);
+        StringBuilder sb = new StringBuilder();
+        if (sql != null) {
+          sb.append(ErrorsJob.format(s.sql(sql), format));
+        } else {
+          for (String t : tables) {
+            if (format.equals("text")) {
+              sb.append("\nErrors by ").append(t).append(":\n");
+            }
+            sb.append(ErrorsJob.format(s.sql(ErrorsJob.tableSql(t)), format));
+          }
+        }
+        if (out == null) {
+          System.out.print(sb);
+        } else {
+          Path p = new Path(out);
+          try (var os = p.getFileSystem(s.sparkContext().hadoopConfiguration()).create(p, true)) {
+            os.write(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          }
+          System.out.println("[errors] wrote " + out);
+        }
+        return OK;
+      } finally {
+        s.stop();
+      }
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = "Units done, failed and pending; throughput and time left (reads the run directory only).")
+  static final class Status implements Callable<Integer> {
+    @Option(names = "--run", required = true, description = "Run directory")
+    String run;
+
+    @Override
+    public Integer call() throws Exception {
+      RunDirectory rd = RunDirectory.at(run, new Configuration());
+      var spec = rd.readSpec();
+      RunStatus st = RunStatus.of(rd);
+      System.out.printf("run       %s%nmodel     %s%ncodec     %s%n", run, spec.model(), spec.codec());
+      System.out.printf("units     %d total, %d committed, %d failed, %d pending%n", st.units(), st.committed(),
+          st.failed(), st.pending());
+      System.out.printf("blocks    %,d of %,d done (%.1f%%)%n", st.blocksDone(), st.blocks(),
+          100.0 * st.blocksDone() / Math.max(1, st.blocks()));
+      System.out.printf("speed     %,.0f blocks/s (committed blocks over wall time)%n", st.blocksPerSecond());
+      System.out.printf("ETA       %s at that speed%n", st.blocksDone() == st.blocks() ? "done"
+          : Progress.duration(st.etaSeconds()));
+      System.out.printf("assembled %s%n", st.assembled() ? "yes (packed/manifest.json)" : "no");
+      for (UnitFailure f : st.failures().subList(0, Math.min(10, st.failures().size()))) {
+        System.out.printf("failed    unit %d (%s): %s%n", f.unit(), f.tensor(), f.message());
+      }
+      if (st.failures().size() > 10) {
+        System.out.printf("failed    ... and %d more%n", st.failures().size() - 10);
+      }
+      return OK;
+    }
+  }
+
+  @Command(name = "tensors", mixinStandardHelpOptions = true,
+      description = "List a checkpoint's tensors and whether the default selection quantizes them.")
+  static final class Tensors implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "Checkpoint directory or file")
+    String model;
+
+    @Option(names = "--include", description = "Regex (repeatable)")
+    List<String> include = new ArrayList<>();
+
+    @Option(names = "--exclude", description = "Regex (repeatable)")
+    List<String> exclude = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+      var sel = new org.seedlm.pipeline.run.TensorSelection(include, exclude);
+      try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
+        Set<String> shards = new TreeSet<>(ck.shards());
+        System.out.printf("%s: %d tensors in %d file(s), %,d bytes%n", model, ck.tensors().size(), shards.size(),
+            ck.totalBytes());
+        for (Checkpoint.Tensor t : ck.tensors().values()) {
+          TensorInfo i = t.info();
+          System.out.printf("%s %-5s %-16s %s%n", sel.selects(i) ? "Q" : " ", i.dtype(),
+              java.util.Arrays.toString(i.shape()), i.name());
+        }
+      }
+      return OK;
+    }
+  }
 }

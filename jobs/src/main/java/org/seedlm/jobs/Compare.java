@@ -1,0 +1,56 @@
+package org.seedlm.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.tools.CodecComparison;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code seedlm compare}: every codec on the same weights of one tensor, side by side (no Spark). */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+    description = "Encode the same weights of one tensor with several codecs and print bits per weight and "
+        + "relative error side by side.")
+final class Compare implements Callable<Integer> {
+  @Option(names = "--model", required = true, description = "Checkpoint directory or file")
+  String model;
+
+  @Option(names = "--tensor", description = "Tensor name (default: bert.encoder.layer.0.attention.self.query.weight)")
+  String tensor = "bert.encoder.layer.0.attention.self.query.weight";
+
+  @Option(names = "--codecs", split = ",", description = "Codecs (default: seedlm-4bit, seedlm-3bit, "
+      + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64)")
+  List<String> codecs = new ArrayList<>();
+
+  @Option(names = "--max-weights", description = "Compare on the first N weights of the tensor, row-major "
+      + "(default: the whole tensor)")
+  long maxWeights = Long.MAX_VALUE;
+
+  @Option(names = "--kernel", description = "fast (default) or reference")
+  String kernel = SeedLmConf.KERNEL_DEFAULT;
+
+  @Override
+  public Integer call() throws Exception {
+    List<String> names = codecs.isEmpty() ? Codecs.standardNames() : codecs;
+    List<BlockCodec> list = new ArrayList<>();
+    for (String n : names) {
+      list.add(Kernels.provider(kernel).codec(n));
+    }
+    try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
+      List<CodecComparison.Row> rows = CodecComparison.compare(ck, tensor, list, maxWeights);
+      System.out.printf("%s, %,d weights (%s kernel)%n", tensor, rows.get(0).weights(), kernel);
+      System.out.printf("%-18s %8s %10s %9s %12s %9s%n", "codec", "bits/w", "rel_error", "snr_db", "max_abs_err",
+          "encode_s");
+      for (CodecComparison.Row r : rows) {
+        System.out.printf("%-18s %8.3f %10.5f %9.2f %12.5g %9.2f%n", r.codec(), r.bitsPerWeight(),
+            r.stats().relativeError(), r.stats().snrDb(), r.stats().maxAbsErr(), r.seconds());
+      }
+    }
+    return Cli.OK;
+  }
+}
