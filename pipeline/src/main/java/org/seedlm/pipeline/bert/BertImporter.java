@@ -72,6 +72,7 @@ public final class BertImporter {
   private static final String[] OUTPUT_FILES = {MODEL_FILE, CONFIG_FILE, VOCAB_FILE, TOKENIZER_CONFIG_FILE};
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   private static final Object LOCK = new Object();
+  private static final String TMP_PREFIX = ".tmp-";
 
   private BertImporter() {}
 
@@ -369,7 +370,8 @@ public final class BertImporter {
     if (fs.exists(marker) && !fs.delete(marker, false)) {
       throw new IOException("Cannot delete the old import marker " + marker);
     }
-    String tmpPrefix = ".tmp-" + UUID.randomUUID() + "-";
+    removeStaleTemporaries(fs, outDir);
+    String tmpPrefix = TMP_PREFIX + UUID.randomUUID() + "-";
     Map<String, Object> files = new LinkedHashMap<>();
     files.put(MODEL_FILE, writeAtomically(fs, outDir, MODEL_FILE, tmpPrefix, tmp -> w.write(tmp, conf)));
     byte[] configBytes = jsonBytes(config(dims));
@@ -399,6 +401,19 @@ public final class BertImporter {
     byte[] markerBytes = jsonBytes(m);
     writeAtomically(fs, outDir, MARKER_FILE, tmpPrefix, tmp -> writeBytes(fs, tmp, markerBytes));
     return m;
+  }
+
+  /**
+   * Deletes temporary files left in {@code dir} by an interrupted import more than an hour ago (younger
+   * ones may belong to an import running in another process).
+   */
+  private static void removeStaleTemporaries(FileSystem fs, Path dir) throws IOException {
+    long cutoff = System.currentTimeMillis() - 3_600_000L;
+    for (FileStatus st : fs.listStatus(dir)) {
+      if (st.isFile() && st.getPath().getName().startsWith(TMP_PREFIX) && st.getModificationTime() < cutoff) {
+        fs.delete(st.getPath(), false);
+      }
+    }
   }
 
   /** Writes TF [in, out] little-endian floats as [out, in], bit-exactly. */

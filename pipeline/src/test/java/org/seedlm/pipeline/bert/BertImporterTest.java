@@ -198,11 +198,17 @@ class BertImporterTest {
     assertEquals(before, Files.getLastModifiedTime(dir.resolve("model.safetensors")).toMillis());
     assertEquals(markerBefore, Files.getLastModifiedTime(dir.resolve("import.json")).toMillis());
 
-    // A second directory: import, then delete the marker so that ensureImported must redo it.
+    // A second directory holding a copy of the import (marker included) is accepted as is; without
+    // the marker, ensureImported must redo the import.
     Path other = tmp.resolve("bert");
+    Files.createDirectories(other);
+    for (String f : List.of("model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json", "import.json")) {
+      Files.copy(dir.resolve(f), other.resolve(f), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+    }
     var otherH = new org.apache.hadoop.fs.Path(other.toUri());
-    BertImporter.ensureImported(jar, otherH, CONF);
+    assertTrue(BertImporter.isImported(jar, otherH, CONF));
     long first = Files.getLastModifiedTime(other.resolve("model.safetensors")).toMillis();
+    assertEquals(before, first);
     Files.delete(other.resolve("import.json"));
     assertFalse(BertImporter.isImported(jar, otherH, CONF));
     Thread.sleep(5);
