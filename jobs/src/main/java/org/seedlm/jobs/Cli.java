@@ -210,7 +210,7 @@ public final class Cli implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       SeedLmConf c = SeedLmConf.load();
-      ErrorsJob.format(null, format); // validates the format before starting Spark
+      ErrorsJob.checkFormat(format);
       List<String> tables = by.isEmpty() ? ErrorsJob.TABLES : by;
       for (String t : tables) {
         ErrorsJob.tableSql(t);

@@ -72,6 +72,14 @@ public final class ErrorsJob {
     return spark.sql(sql);
   }
 
+  /** Refuses an unknown output format before any work is done. */
+  public static void checkFormat(String format) {
+    if (!List.of("text", "csv", "json").contains(format)) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot write format \"%s\": expected text, csv or json (set --format)", format));
+    }
+  }
+
   /** Formats rows as an aligned text table, CSV or JSON lines. */
   public static String format(Dataset<Row> df, String format) {
     String[] cols = df.columns();

@@ -1,0 +1,150 @@
+package org.seedlm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.metrics.ErrorStats;
+import org.seedlm.pipeline.pack.PackedModel;
+import org.seedlm.pipeline.run.IncompleteRunException;
+import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.RunMismatchException;
+import org.seedlm.pipeline.run.RunStatus;
+import org.seedlm.pipeline.run.UnitRunner;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+
+/**
+ * Quantize, resume, assemble and errors in local[2] on real BERT-base layers. SeedLM runs with a
+ * small register (K = 8, 255 seeds) so the exact search over 150k blocks stays quick in CI; the
+ * code path is the same as for K = 16.
+ */
+class QuantizeJobTest extends SparkTestBase {
+
+  static final String CODEC = "seedlm-c8-p3-k8";
+  /** Layer 0's query and key projections: 2 x 589,824 weights, 147,456 blocks. */
+  static final List<String> LAYER0_QK = List.of("layer\\.0\\.attention\\.self\\.(query|key)\\.weight$");
+  static final int UNIT_BLOCKS = 8192; // 9 units per tensor, 18 in all
+
+  static QuantizeJob.Options options(String run, Set<Integer> failUnits) {
+    return new QuantizeJob.Options(bert.toString(), run, CODEC, LAYER0_QK, List.of(), UNIT_BLOCKS, "fail",
+        "reference", failUnits, 0);
+  }
+
+  @Test
+  void quantizeAssembleAndErrorsMatchThePipelineCore(@TempDir java.nio.file.Path tmp) throws Exception {
+    String run = tmp.resolve("run").toString();
+    QuantizeJob.Result r = QuantizeJob.run(spark, options(run, Set.of()), OUT);
+    assertEquals(18, r.plan().numUnits());
+    assertEquals(18, r.pendingBefore());
+    assertTrue(r.failures().isEmpty(), () -> r.failures().toString());
+    AssembleJob.run(spark, run, 4L << 30, OUT);
+
+    // The packed tensor decodes to exactly what the codec gives when run directly on the weights.
+    BlockCodec codec = Codecs.parse(CODEC);
+    String q = "bert.encoder.layer.0.attention.self.query.weight";
+    float[] w = new float[768 * 768];
+    try (Checkpoint ck = Checkpoint.open(bert, new Configuration())) {
+      ck.readFloats(q, 0, w.length, w, 0);
+    }
+    int blocks = w.length / 8;
+    byte[] direct = new byte[(int) codec.packedBytes(blocks)];
+    codec.encode(w, 0, blocks, direct, 0);
+    float[] expected = new float[w.length];
+    codec.decode(direct, 0, blocks, expected, 0);
+    try (PackedModel pm = PackedModel.open(new org.apache.hadoop.fs.Path(run, "packed"), new Configuration())) {
+      assertEquals(Set.of(q, "bert.encoder.layer.0.attention.self.key.weight"), pm.quantized().keySet());
+      assertArrayEquals(direct, pm.packedBytes(q));
+      assertArrayEquals(expected, pm.decode(q));
+      // Kept tensors travel unchanged.
+      try (Checkpoint ck = Checkpoint.open(bert, new Configuration())) {
+        String v = "bert.encoder.layer.0.attention.self.value.weight";
+        assertArrayEquals(ck.readBytes(v, 0, 4096), pm.checkpoint().readBytes(v, 0, 4096));
+      }
+    }
+    assertTrue(Files.exists(tmp.resolve("run/packed/config.json")));
+    assertTrue(Files.exists(tmp.resolve("run/packed/vocab.txt")));
+
+    // Error tables: one row per block, and the per-tensor error equals the direct computation.
+    ErrorsJob.registerViews(spark, run);
+    assertEquals(2L * blocks, spark.sql("SELECT COUNT(*) FROM blocks").first().getLong(0));
+    assertEquals(0L, spark.sql("SELECT COUNT(*) FROM (SELECT tensor, block FROM blocks GROUP BY tensor, block "
+        + "HAVING COUNT(*) > 1)").first().getLong(0));
+    ErrorStats directStats = new ErrorStats().add(w, 0, expected, 0, w.length);
+    Row row = spark.sql(ErrorsJob.tableSql("tensor")).where("tensor = '" + q + "'").first();
+    assertEquals(directStats.relativeError(), row.getDouble(row.fieldIndex("rel_error")), 1e-12);
+    assertEquals(codec.bitsPerWeight(), row.getDouble(row.fieldIndex("bits_per_weight")), 1e-4);
+    assertEquals("q", row.getString(row.fieldIndex("kind")));
+    String layers = ErrorsJob.format(spark.sql(ErrorsJob.tableSql("layer")), "text");
+    assertTrue(layers.startsWith("layer  blocks"), layers);
+    String csv = ErrorsJob.format(spark.sql(ErrorsJob.tableSql("kind")), "csv");
+    assertEquals(3, csv.split("\n").length, csv); // header, k, q
+
+    // A rerun on the finished run computes nothing; a rerun of a committed unit adds no rows.
+    assertEquals(0, QuantizeJob.run(spark, options(run, Set.of()), OUT).pendingBefore());
+    RunDirectory rd = RunDirectory.at(run, new Configuration());
+    var spec = rd.readSpec();
+    var plan = rd.readPlan();
+    UnitRunner.Outcome again = UnitRunner.run(new UnitRunner.Context(run, spec.model(), spec, Codecs::parse,
+        Set.of()), new Configuration(), plan.unit(4));
+    assertTrue(again.committed());
+    ErrorsJob.registerViews(spark, run);
+    assertEquals(2L * blocks, spark.sql("SELECT COUNT(*) FROM blocks").first().getLong(0));
+  }
+
+  @Test
+  void failedUnitsAreReportedAndResumedToAByteIdenticalModel(@TempDir java.nio.file.Path tmp) throws Exception {
+    String clean = tmp.resolve("clean").toString();
+    assertTrue(QuantizeJob.run(spark, options(clean, Set.of()), OUT).failures().isEmpty());
+    AssembleJob.run(spark, clean, 4L << 30, OUT);
+
+    String broken = tmp.resolve("broken").toString();
+    QuantizeJob.Result first = QuantizeJob.run(spark, options(broken, Set.of(1, 3, 7)), OUT);
+    assertEquals(List.of(1, 3, 7), first.failures().stream().map(UnitRunner.Outcome::unit).sorted().toList());
+    RunStatus st = RunStatus.of(RunDirectory.at(broken, new Configuration()));
+    assertEquals(15, st.committed());
+    assertEquals(3, st.failed());
+    assertEquals(0, st.pending());
+
+    IncompleteRunException refused = assertThrows(IncompleteRunException.class,
+        () -> AssembleJob.run(spark, broken, 4L << 30, OUT));
+    assertTrue(refused.getMessage().contains("3 of 18 units are not committed"), refused.getMessage());
+    assertTrue(refused.getMessage().contains("unit 7: bert.encoder.layer.0.attention.self.key.weight"),
+        refused.getMessage());
+
+    QuantizeJob.Result second = QuantizeJob.run(spark, options(broken, Set.of()), OUT);
+    assertEquals(3, second.pendingBefore());
+    assertEquals(List.of(1, 3, 7), second.outcomes().stream().map(UnitRunner.Outcome::unit).sorted().toList());
+    assertTrue(second.failures().isEmpty());
+    assertEquals(0, RunStatus.of(RunDirectory.at(broken, new Configuration())).failed());
+    AssembleJob.run(spark, broken, 4L << 30, OUT);
+
+    var a = digests(tmp.resolve("clean/packed"));
+    var b = digests(tmp.resolve("broken/packed"));
+    assertFalse(a.isEmpty());
+    assertEquals(a, b);
+  }
+
+  @Test
+  void aRunDirectoryOfOtherOptionsIsRefusedWithWhatDiffers(@TempDir java.nio.file.Path tmp) throws Exception {
+    String run = tmp.resolve("run").toString();
+    QuantizeJob.Options o = new QuantizeJob.Options(bert.toString(), run, "rtn-sym-b4-g128", LAYER0_QK, List.of(),
+        UNIT_BLOCKS, "fail", "reference", Set.of(), 0);
+    QuantizeJob.run(spark, o, OUT);
+    QuantizeJob.Options other = new QuantizeJob.Options(bert.toString(), run, "nf4-g64", LAYER0_QK, List.of(),
+        UNIT_BLOCKS, "fail", "reference", Set.of(), 0);
+    RunMismatchException e = assertThrows(RunMismatchException.class, () -> QuantizeJob.run(spark, other, OUT));
+    assertTrue(e.getMessage().contains("codec: the run has rtn-sym-b4-g128, this command asks for nf4-g64"),
+        e.getMessage());
+  }
+}

@@ -1,0 +1,127 @@
+package org.seedlm.pipeline.pack;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.safetensors.CheckpointException;
+import org.seedlm.pipeline.safetensors.SafetensorsFile;
+
+/**
+ * Reads a packed model (see {@code pipeline/FORMAT.md}) and decodes its tensors with the reference
+ * decoder: the codec's canonical {@link BlockCodec#decode}.
+ */
+public final class PackedModel implements Closeable {
+  private final Checkpoint ckpt;
+  private final Map<String, TensorMeta> quantized = new TreeMap<>();
+
+  private PackedModel(Checkpoint ckpt) throws CheckpointException {
+    this.ckpt = ckpt;
+    for (String shard : ckpt.shards()) {
+      SafetensorsFile f = ckpt.shard(shard);
+      Map<String, String> md = f.metadata();
+      String fmt = md.get(PackedFormat.KEY_FORMAT);
+      if (!PackedFormat.FORMAT_NAME.equals(fmt)) {
+        throw CheckpointException.file(shard, String.format(
+            "is not a packed model (metadata %s is %s, expected %s)", PackedFormat.KEY_FORMAT, fmt,
+            PackedFormat.FORMAT_NAME));
+      }
+      String ver = md.get(PackedFormat.KEY_VERSION);
+      if (!Integer.toString(PackedFormat.VERSION).equals(ver)) {
+        throw CheckpointException.file(shard, String.format(
+            "has packed format version %s; this reader knows version %d (upgrade seedlm-spark)", ver,
+            PackedFormat.VERSION));
+      }
+      for (Map.Entry<String, String> e : md.entrySet()) {
+        if (e.getKey().startsWith(PackedFormat.KEY_TENSOR_PREFIX)) {
+          String name = e.getKey().substring(PackedFormat.KEY_TENSOR_PREFIX.length());
+          TensorMeta meta = TensorMeta.fromJson(e.getValue());
+          String stored = name + PackedFormat.PACKED_SUFFIX;
+          if (!f.contains(stored)) {
+            throw CheckpointException.tensor(shard, stored, "is described in the metadata but not stored");
+          }
+          if (meta.flags() != 0) {
+            throw CheckpointException.tensor(shard, stored, "has reserved flags " + meta.flags()
+                + " set (written by a newer seedlm-spark?)");
+          }
+          if (f.info(stored).byteLength() != meta.packedBytes()) {
+            throw CheckpointException.tensor(shard, stored, String.format(
+                "holds %d bytes, its metadata implies %d", f.info(stored).byteLength(), meta.packedBytes()));
+          }
+          quantized.put(name, meta);
+        }
+      }
+    }
+  }
+
+  /** Opens a packed model directory (for example {@code RUN/packed}). */
+  public static PackedModel open(Path dir, Configuration conf) throws IOException {
+    Checkpoint c = Checkpoint.open(dir, conf);
+    try {
+      return new PackedModel(c);
+    } catch (IOException | RuntimeException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /** Quantized tensors (original names) and their decoding information. */
+  public Map<String, TensorMeta> quantized() {
+    return java.util.Collections.unmodifiableMap(quantized);
+  }
+
+  /** The underlying safetensors checkpoint (for the kept tensors). */
+  public Checkpoint checkpoint() {
+    return ckpt;
+  }
+
+  /** The codec of a quantized tensor, checked against its metadata. */
+  public BlockCodec codec(String name) throws CheckpointException {
+    TensorMeta m = meta(name);
+    BlockCodec c = Codecs.parse(m.codec());
+    if (c.blockSize() != m.blockSize() || c.bitsPerBlock() != m.bitsPerBlock()
+        || !new TreeMap<>(c.params()).equals(m.params())) {
+      throw CheckpointException.tensor(ckpt.location().toString(), name, String.format(
+          "names codec %s with block size %d, %d bits, params %s, but this build's %s has %d, %d, %s",
+          m.codec(), m.blockSize(), m.bitsPerBlock(), m.params(), c.name(), c.blockSize(), c.bitsPerBlock(),
+          c.params()));
+    }
+    return c;
+  }
+
+  /** The packed bytes of a quantized tensor. */
+  public byte[] packedBytes(String name) throws IOException {
+    TensorMeta m = meta(name);
+    return ckpt.readBytes(name + PackedFormat.PACKED_SUFFIX, 0, Math.toIntExact(m.packedBytes()));
+  }
+
+  /** Decodes a whole quantized tensor (row-major, padding dropped) with the reference decoder. */
+  public float[] decode(String name) throws IOException {
+    TensorMeta m = meta(name);
+    BlockCodec c = codec(name);
+    byte[] packed = packedBytes(name);
+    int blocks = Math.toIntExact(m.blocks());
+    float[] out = new float[Math.multiplyExact(blocks, c.blockSize())];
+    c.decode(packed, 0, blocks, out, 0);
+    return java.util.Arrays.copyOf(out, Math.toIntExact(m.numel()));
+  }
+
+  private TensorMeta meta(String name) throws CheckpointException {
+    TensorMeta m = quantized.get(name);
+    if (m == null) {
+      throw CheckpointException.tensor(ckpt.location().toString(), name, "is not a quantized tensor of this model");
+    }
+    return m;
+  }
+
+  @Override
+  public void close() throws IOException {
+    ckpt.close();
+  }
+}
