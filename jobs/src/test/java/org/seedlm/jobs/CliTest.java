@@ -1,0 +1,71 @@
+package org.seedlm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Exit codes and messages of bad requests, checked before any Spark work starts. */
+class CliTest {
+
+  private static String[] run(String... args) {
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      int rc = Cli.run(args);
+      return new String[] {Integer.toString(rc), err.toString(StandardCharsets.UTF_8)};
+    } finally {
+      System.setErr(oldErr);
+    }
+  }
+
+  @Test
+  void unknownOptionIsBadInput() {
+    String[] r = run("quantize", "--model", "m", "--run", "r", "--codecc", "x");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("--codecc"), r[1]);
+  }
+
+  @Test
+  void unknownCodecIsRefusedByName(@TempDir Path tmp) {
+    String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--codec",
+        "seedlm-5bit");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot use codec \"seedlm-5bit\""), r[1]);
+  }
+
+  @Test
+  void unknownKernelIsRefused(@TempDir Path tmp) {
+    String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--kernel",
+        "gpu");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot use kernel \"gpu\": expected fast or reference (set --kernel)"), r[1]);
+  }
+
+  @Test
+  void statusOfAMissingRunSaysWhatToDo(@TempDir Path tmp) {
+    String[] r = run("status", "--run", tmp.resolve("nothing").toString());
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("no run.json (is this a run directory? create one with `seedlm quantize`)"), r[1]);
+  }
+
+  @Test
+  void unknownErrorFormatIsRefused(@TempDir Path tmp) {
+    String[] r = run("errors", "--run", tmp.toString(), "--format", "xml");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot write format \"xml\": expected text, csv or json (set --format)"), r[1]);
+  }
+
+  @Test
+  void badShardSizeIsRefused(@TempDir Path tmp) {
+    String[] r = run("assemble", "--run", tmp.toString(), "--shard-size", "lots");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot use shard-size=\"lots\""), r[1]);
+  }
+}
