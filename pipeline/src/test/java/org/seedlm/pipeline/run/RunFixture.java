@@ -21,12 +21,13 @@ import org.seedlm.pipeline.safetensors.SafetensorsWriter;
 
 /**
  * A small model directory and a run over it, for run and pack tests: two quantized tensors (an F32
- * [7, 13] whose size is not a multiple of any block size used, and a BF16 [4, 10]), two kept tensors
+ * [7, 13] whose size is not a multiple of any block size used, a BF16 [4, 10] and an F16 [5, 7]), two kept tensors
  * and two side files.
  */
 public final class RunFixture {
   public static final String DOWN = "model.layers.0.mlp.down_proj.weight";
   public static final String Q = "model.layers.1.self_attn.q_proj.weight";
+  public static final String UP = "model.layers.2.mlp.up_proj.weight";
   public static final String NORM = "model.norm.weight";
   public static final String EMBED = "model.embed_tokens.weight";
 
@@ -68,6 +69,14 @@ public final class RunFixture {
       qb.putShort(h);
       q[i] = HalfFloats.bf16ToFloat(h & 0xFFFF);
     }
+    float[] up = new float[35];
+    byte[] upRaw = new byte[70];
+    ByteBuffer ub = ByteBuffer.wrap(upRaw).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < up.length; i++) {
+      short h = HalfFloats.floatToF16((float) (r.nextGaussian() * 0.1));
+      ub.putShort(h);
+      up[i] = HalfFloats.f16ToFloat(h & 0xFFFF);
+    }
     float[] norm = new float[13];
     java.util.Arrays.fill(norm, 1f);
     byte[] embedRaw = new byte[5 * 4 * 2];
@@ -76,11 +85,14 @@ public final class RunFixture {
     f.weights.put(Q, q);
     f.shapes.put(DOWN, new long[] {7, 13});
     f.shapes.put(Q, new long[] {4, 10});
+    f.weights.put(UP, up);
+    f.shapes.put(UP, new long[] {5, 7});
     new SafetensorsWriter()
         .metadata("format", "pt")
         .add(EMBED, DType.BF16, new long[] {5, 4}, embedRaw)
         .addF32(DOWN, new long[] {7, 13}, down)
         .add(Q, DType.BF16, new long[] {4, 10}, qRaw)
+        .add(UP, DType.F16, new long[] {5, 7}, upRaw)
         .addF32(NORM, new long[] {13}, norm)
         .write(new Path(f.modelDir.resolve("model.safetensors").toString()), f.conf);
     Files.writeString(f.modelDir.resolve("config.json"), "{\"model_type\": \"llama\"}\n");
