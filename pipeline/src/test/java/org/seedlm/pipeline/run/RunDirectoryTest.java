@@ -1,0 +1,210 @@
+package org.seedlm.pipeline.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.FileNotFoundException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.seedlm.pipeline.safetensors.DType;
+import org.seedlm.pipeline.safetensors.TensorInfo;
+
+class RunDirectoryTest {
+
+  static Plan smallPlan() {
+    List<Planner.SourceTensor> src = List.of(
+        new Planner.SourceTensor("model.safetensors",
+            new TensorInfo("model.layers.0.mlp.up_proj.weight", DType.F32, new long[] {7, 13}, 0, 364)),
+        new Planner.SourceTensor("model.safetensors",
+            new TensorInfo("model.layers.1.mlp.up_proj.weight", DType.F32, new long[] {4, 8}, 364, 492)),
+        new Planner.SourceTensor("model.safetensors",
+            new TensorInfo("model.norm.weight", DType.F32, new long[] {13}, 492, 544)));
+    return Planner.plan(src, TensorSelection.defaults(), 8, 8); // units: 8 + 4 blocks, then 4 blocks
+  }
+
+  static CommitMarker marker(int unit, String attempt) {
+    return new CommitMarker(unit, "t", 0, 8, "blocks/x/" + attempt + ".parquet", 100, "00", 64, 1.0, 2.0, 0.5,
+        0.01, 1_000_000L + unit, attempt);
+  }
+
+  @Test
+  void initOrCheckWritesOnceAndRefusesAnotherSpec(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    assertFalse(run.exists());
+    FileNotFoundException nf = assertThrows(FileNotFoundException.class, run::readSpec);
+    assertTrue(nf.getMessage().contains("seedlm quantize"), nf.getMessage());
+    RunSpec spec = RunSpecTest.spec();
+    run.initOrCheck(spec);
+    assertTrue(run.exists());
+    assertEquals(spec, run.readSpec());
+    String stored = Files.readString(dir.resolve(RunDirectory.SPEC));
+    run.initOrCheck(spec); // same spec: accepted, file untouched
+    assertEquals(stored, Files.readString(dir.resolve(RunDirectory.SPEC)));
+
+    RunSpec other = RunSpecTest.with(spec, spec.model(), spec.modelFingerprint(), "seedlm-3bit",
+        spec.codecParams(), spec.include(), spec.exclude(), spec.unitBlocks(), spec.nonFinite());
+    RunMismatchException e = assertThrows(RunMismatchException.class, () -> run.initOrCheck(other));
+    assertTrue(e.getMessage().contains("codec: the run has seedlm-4bit, this command asks for seedlm-3bit"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("Use a new run directory"), e.getMessage());
+    assertEquals(spec, run.readSpec());
+    // No temporary files are left behind.
+    try (var s = Files.list(dir)) {
+      assertEquals(List.of(RunDirectory.SPEC), s.map(p -> p.getFileName().toString())
+          .filter(n -> !n.startsWith(".")).toList()); // .crc files of the local file system
+    }
+  }
+
+  @Test
+  void writeOrCheckPlan(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    assertThrows(FileNotFoundException.class, run::readPlan);
+    Plan plan = smallPlan();
+    assertEquals(plan, run.writeOrCheckPlan(plan));
+    assertEquals(plan, run.readPlan());
+    assertEquals(plan, run.writeOrCheckPlan(smallPlan()));
+    Plan other = Planner.plan(List.of(new Planner.SourceTensor("model.safetensors",
+        new TensorInfo("model.layers.0.mlp.up_proj.weight", DType.F32, new long[] {7, 13}, 0, 364))),
+        TensorSelection.defaults(), 8, 16);
+    RunMismatchException e = assertThrows(RunMismatchException.class, () -> run.writeOrCheckPlan(other));
+    assertTrue(e.getMessage().contains(RunDirectory.PLAN), e.getMessage());
+    assertEquals(plan, run.readPlan());
+  }
+
+  @Test
+  void commitPublishesExactlyOnce(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    Plan plan = smallPlan();
+    run.writeOrCheckPlan(plan);
+    assertEquals(3, plan.numUnits());
+    assertEquals(List.of(0, 1, 2), run.pendingUnits(plan).stream().map(WorkUnit::id).toList());
+
+    run.recordFailure(new UnitFailure(1, "model.layers.0.mlp.up_proj.weight", "boom", false, 5L, "a0"));
+    assertTrue(run.failedUnits().get(1));
+    assertEquals(new UnitFailure(1, "model.layers.0.mlp.up_proj.weight", "boom", false, 5L, "a0"),
+        run.readFailure(1));
+
+    assertTrue(run.commit(marker(1, "first")));
+    assertFalse(run.commit(marker(1, "second")));
+    assertEquals(marker(1, "first"), run.readCommit(1));
+    assertFalse(run.failedUnits().get(1), "a commit clears the unit's failure record");
+    assertTrue(run.committedUnits().get(1));
+    assertEquals(1, run.committedUnits().cardinality());
+    assertEquals(List.of(0, 2), run.pendingUnits(plan).stream().map(WorkUnit::id).toList());
+    assertEquals(Map.of(1, marker(1, "first")), run.readCommits());
+    // Only the final marker remains under commits/ (the temporary one of the losing attempt is gone).
+    assertEquals(List.of("unit-00000001.json"), listNames(dir.resolve(RunDirectory.COMMITS)));
+  }
+
+  private static List<String> listNames(java.nio.file.Path d) throws Exception {
+    try (var s = Files.list(d)) {
+      return s.filter(Files::isRegularFile).map(p -> p.getFileName().toString())
+          .filter(n -> !n.startsWith(".")).sorted().toList();
+    }
+  }
+
+  @Test
+  void statusCountsCommittedFailedPending(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    Plan plan = smallPlan();
+    run.writeOrCheckPlan(plan);
+    RunStatus s0 = RunStatus.of(run);
+    assertEquals(3, s0.units());
+    assertEquals(0, s0.committed());
+    assertEquals(0, s0.failed());
+    assertEquals(3, s0.pending());
+    assertEquals(16, s0.blocks());
+    assertEquals(0, s0.blocksDone());
+    assertEquals(0.0, s0.blocksPerSecond());
+    assertTrue(Double.isNaN(s0.etaSeconds()));
+    assertFalse(s0.assembled());
+
+    run.commit(new CommitMarker(0, "model.layers.0.mlp.up_proj.weight", 0, 8, "f", 1, "00", 64, 0, 0, 0, 2.0,
+        10_000L, "a"));
+    run.recordFailure(new UnitFailure(2, "model.layers.1.mlp.up_proj.weight", "disk full", false, 1L, "b"));
+    RunStatus s1 = RunStatus.of(run);
+    assertEquals(1, s1.committed());
+    assertEquals(1, s1.failed());
+    assertEquals(1, s1.pending());
+    assertEquals(8, s1.blocksDone());
+    assertEquals(4.0, s1.blocksPerSecond(), 1e-9); // 8 blocks in 2 s
+    assertEquals(2.0, s1.etaSeconds(), 1e-9); // 8 blocks left
+    assertEquals(List.of("disk full"), s1.failures().stream().map(UnitFailure::message).toList());
+
+    // A failure record of a committed unit does not count as failed.
+    run.recordFailure(new UnitFailure(0, "model.layers.0.mlp.up_proj.weight", "late", false, 1L, "c"));
+    RunStatus s2 = RunStatus.of(run);
+    assertEquals(1, s2.committed());
+    assertEquals(1, s2.failed());
+    assertEquals(1, s2.pending());
+  }
+
+  /** Concurrent attempts on the same unit: exactly one commit() call may return true. */
+  @Disabled("BUG RunDirectory.commit (RunDirectory.java:222-246): on the local file system rename() replaces an "
+      + "existing destination, so concurrent attempts that both pass the exists() check all return true and the "
+      + "last marker wins")
+  @Test
+  void concurrentCommitsOfOneUnitPublishOnce(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    run.fs().mkdirs(run.path(RunDirectory.COMMITS));
+    int units = 40;
+    int threads = 4;
+    java.util.concurrent.atomic.AtomicInteger[] wins = new java.util.concurrent.atomic.AtomicInteger[units];
+    for (int u = 0; u < units; u++) {
+      wins[u] = new java.util.concurrent.atomic.AtomicInteger();
+    }
+    java.util.concurrent.CyclicBarrier barrier = new java.util.concurrent.CyclicBarrier(threads);
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+    List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      String attempt = "a" + t;
+      fs.add(pool.submit(() -> {
+        for (int u = 0; u < units; u++) {
+          barrier.await();
+          if (run.commit(marker(u, attempt))) {
+            wins[u].incrementAndGet();
+          }
+        }
+        return null;
+      }));
+    }
+    for (var f : fs) {
+      f.get();
+    }
+    pool.shutdown();
+    List<Integer> trues = new java.util.ArrayList<>();
+    for (int u = 0; u < units; u++) {
+      trues.add(wins[u].get());
+    }
+    assertEquals(java.util.Collections.nCopies(units, 1), trues, "commit() calls that returned true, per unit");
+  }
+
+  /**
+   * commit() publishes by renaming a temporary marker onto commits/unit-N.json and relies on that
+   * rename failing when another attempt got there first (between its exists() check and its rename).
+   */
+  @Disabled("BUG RunDirectory.commit/writeJsonAtomically: they rely on rename() failing onto an existing file, "
+      + "but Hadoop's local file system (file://) replaces it; see the report")
+  @Test
+  void commitRenameNeverReplacesAnExistingMarker(@TempDir java.nio.file.Path dir) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    run.writeJson(run.commitPath(0), marker(0, "first"));
+    org.apache.hadoop.fs.Path tmp = run.path(RunDirectory.COMMITS + "/_tmp/unit-00000000.json.second");
+    run.writeJson(tmp, marker(0, "second"));
+    boolean renamed;
+    try {
+      renamed = run.fs().rename(tmp, run.commitPath(0));
+    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+      renamed = false;
+    }
+    assertFalse(renamed, "rename replaced an existing commit marker");
+    assertEquals(marker(0, "first"), run.readCommit(0));
+  }
+}

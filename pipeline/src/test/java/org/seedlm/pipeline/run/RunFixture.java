@@ -1,0 +1,153 @@
+package org.seedlm.pipeline.run;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.numeric.HalfFloats;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.safetensors.DType;
+import org.seedlm.pipeline.safetensors.SafetensorsWriter;
+
+/**
+ * A small model directory and a run over it, for run and pack tests: two quantized tensors (an F32
+ * [7, 13] whose size is not a multiple of any block size used, a BF16 [4, 10] and an F16 [5, 7]), two kept tensors
+ * and two side files.
+ */
+public final class RunFixture {
+  public static final String DOWN = "model.layers.0.mlp.down_proj.weight";
+  public static final String Q = "model.layers.1.self_attn.q_proj.weight";
+  public static final String UP = "model.layers.2.mlp.up_proj.weight";
+  public static final String NORM = "model.norm.weight";
+  public static final String EMBED = "model.embed_tokens.weight";
+
+  public final java.nio.file.Path modelDir;
+  public final java.nio.file.Path runDir;
+  public final Configuration conf = new Configuration();
+  /** Original weights as float (BF16 values widened exactly). */
+  public final Map<String, float[]> weights = new LinkedHashMap<>();
+  public final Map<String, long[]> shapes = new LinkedHashMap<>();
+  public final BlockCodec codec;
+  public RunSpec spec;
+  public Plan plan;
+  public RunDirectory run;
+
+  private RunFixture(java.nio.file.Path root, String codecName) {
+    this.modelDir = root.resolve("model");
+    this.runDir = root.resolve("run");
+    this.codec = Codecs.parse(codecName);
+  }
+
+  /** Writes the model; {@code nanAt} (or -1) puts a NaN at that element of {@link #DOWN}. */
+  public static RunFixture create(java.nio.file.Path root, String codecName, int nanAt) throws IOException {
+    RunFixture f = new RunFixture(root, codecName);
+    Files.createDirectories(f.modelDir);
+    Random r = new Random(42);
+    float[] down = new float[7 * 13];
+    for (int i = 0; i < down.length; i++) {
+      down[i] = (float) (r.nextGaussian() * 0.05);
+    }
+    down[17] = 0.9f; // an outlier
+    if (nanAt >= 0) {
+      down[nanAt] = Float.NaN;
+    }
+    float[] q = new float[40];
+    byte[] qRaw = new byte[80];
+    ByteBuffer qb = ByteBuffer.wrap(qRaw).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < q.length; i++) {
+      short h = HalfFloats.floatToBf16((float) (r.nextGaussian() * 0.02));
+      qb.putShort(h);
+      q[i] = HalfFloats.bf16ToFloat(h & 0xFFFF);
+    }
+    float[] up = new float[35];
+    byte[] upRaw = new byte[70];
+    ByteBuffer ub = ByteBuffer.wrap(upRaw).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < up.length; i++) {
+      short h = HalfFloats.floatToF16((float) (r.nextGaussian() * 0.1));
+      ub.putShort(h);
+      up[i] = HalfFloats.f16ToFloat(h & 0xFFFF);
+    }
+    float[] norm = new float[13];
+    java.util.Arrays.fill(norm, 1f);
+    byte[] embedRaw = new byte[5 * 4 * 2];
+    r.nextBytes(embedRaw);
+    f.weights.put(DOWN, down);
+    f.weights.put(Q, q);
+    f.shapes.put(DOWN, new long[] {7, 13});
+    f.shapes.put(Q, new long[] {4, 10});
+    f.weights.put(UP, up);
+    f.shapes.put(UP, new long[] {5, 7});
+    new SafetensorsWriter()
+        .metadata("format", "pt")
+        .add(EMBED, DType.BF16, new long[] {5, 4}, embedRaw)
+        .addF32(DOWN, new long[] {7, 13}, down)
+        .add(Q, DType.BF16, new long[] {4, 10}, qRaw)
+        .add(UP, DType.F16, new long[] {5, 7}, upRaw)
+        .addF32(NORM, new long[] {13}, norm)
+        .write(new Path(f.modelDir.resolve("model.safetensors").toString()), f.conf);
+    Files.writeString(f.modelDir.resolve("config.json"), "{\"model_type\": \"llama\"}\n");
+    Files.writeString(f.modelDir.resolve("tokenizer.json"), "{\"version\": \"1.0\"}\n");
+    return f;
+  }
+
+  /** Creates the run directory, spec and plan. */
+  public RunFixture plan(int unitBlocks, String nonFinite) throws IOException {
+    try (Checkpoint c = Checkpoint.open(new Path(modelDir.toString()), conf)) {
+      spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), codec.name(),
+          codec.params(), List.of(), List.of(), unitBlocks, nonFinite);
+      List<Planner.SourceTensor> src = new ArrayList<>();
+      for (Checkpoint.Tensor t : c.tensors().values()) {
+        src.add(new Planner.SourceTensor(t.shard(), t.info()));
+      }
+      plan = Planner.plan(src, spec.selection(), codec.blockSize(), unitBlocks);
+    }
+    run = RunDirectory.at(runDir.toString(), conf);
+    run.initOrCheck(spec);
+    run.writeOrCheckPlan(plan);
+    return this;
+  }
+
+  public UnitRunner.Context context() {
+    return new UnitRunner.Context(runDir.toString(), modelDir.toString(), spec, Codecs::parse, Set.of());
+  }
+
+  /** Runs every unit; returns the outcomes. */
+  public List<UnitRunner.Outcome> runAll() {
+    List<UnitRunner.Outcome> out = new ArrayList<>();
+    for (WorkUnit u : plan.units()) {
+      out.add(UnitRunner.run(context(), conf, u));
+    }
+    return out;
+  }
+
+  /** The codec's decode of the original tensor (padded, encoded, decoded, padding dropped). */
+  public float[] expectedDecode(String tensor) {
+    return expectedDecode(codec, weights.get(tensor));
+  }
+
+  public static float[] expectedDecode(BlockCodec codec, float[] w) {
+    int c = codec.blockSize();
+    int blocks = (w.length + c - 1) / c;
+    float[] padded = java.util.Arrays.copyOf(w, blocks * c);
+    for (int i = 0; i < padded.length; i++) {
+      if (!Float.isFinite(padded[i])) {
+        padded[i] = 0f;
+      }
+    }
+    byte[] packed = new byte[(int) codec.packedBytes(blocks)];
+    codec.encode(padded, 0, blocks, packed, 0);
+    float[] out = new float[padded.length];
+    codec.decode(packed, 0, blocks, out, 0);
+    return java.util.Arrays.copyOf(out, w.length);
+  }
+}
