@@ -205,10 +205,7 @@ public final class Assembler {
     }
     manifest.put("files", files);
     manifest.put("tensor_sha256", tensors);
-    run.writeJsonAtomically(new Path(dir, PackedFormat.MANIFEST + ".new"), manifest);
-    Path man = new Path(dir, PackedFormat.MANIFEST);
-    fs.delete(man, false);
-    fs.rename(new Path(dir, PackedFormat.MANIFEST + ".new"), man);
+    run.writeJsonReplacing(new Path(dir, PackedFormat.MANIFEST), manifest);
   }
 
   /** Assembles a complete run on one machine (what an engine does in parallel per shard). */

@@ -106,8 +106,7 @@ public final class RunDirectory {
    * @throws RunMismatchException listing every difference
    */
   public void initOrCheck(RunSpec asked) throws IOException {
-    if (!exists()) {
-      writeJsonAtomically(path(SPEC), asked);
+    if (!exists() && writeJsonExclusive(path(SPEC), asked)) {
       return;
     }
     RunSpec stored = readSpec();
@@ -123,8 +122,7 @@ public final class RunDirectory {
   /** Writes the plan unless present; returns the stored plan (which must equal {@code plan}). */
   public Plan writeOrCheckPlan(Plan plan) throws IOException {
     Path p = path(PLAN);
-    if (!fs.exists(p)) {
-      writeJsonAtomically(p, plan);
+    if (!fs.exists(p) && writeJsonExclusive(p, plan)) {
       return plan;
     }
     Plan stored = readPlan();
@@ -215,7 +213,8 @@ public final class RunDirectory {
 
   /**
    * Publishes a commit marker unless the unit is already committed. The marker is written under a
-   * temporary name and renamed, so a reader never sees a partial marker.
+   * temporary name and published with {@link #publishExclusive}, so a reader never sees a partial
+   * marker and exactly one attempt wins a unit.
    *
    * @return true if this call committed the unit; false if another attempt already had
    */
@@ -226,21 +225,45 @@ public final class RunDirectory {
     }
     Path tmp = new Path(path(COMMITS + "/_tmp"), fin.getName() + "." + marker.attempt());
     writeJson(tmp, marker);
-    boolean renamed;
-    try {
-      renamed = fs.rename(tmp, fin);
-    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
-      renamed = false;
-    }
-    if (!renamed) {
-      fs.delete(tmp, false);
-      if (!fs.exists(fin)) {
-        throw new IOException("Cannot commit unit " + marker.unit() + ": rename of " + tmp + " to " + fin + " failed");
-      }
+    if (!publishExclusive(tmp, fin)) {
       return false;
     }
     fs.delete(failurePath(marker.unit()), false);
     return true;
+  }
+
+  /**
+   * Moves {@code tmp} to {@code dst} only if {@code dst} does not exist, atomically where the file
+   * system allows it: a hard link on the local file system (whose rename would replace {@code dst}),
+   * rename elsewhere (HDFS refuses an existing destination; S3A checks it first). {@code tmp} is
+   * removed either way.
+   *
+   * @return whether {@code dst} now holds {@code tmp}'s content
+   */
+  public boolean publishExclusive(Path tmp, Path dst) throws IOException {
+    boolean won;
+    if ("file".equals(fs.getUri().getScheme())) {
+      java.nio.file.Path target = java.nio.file.Paths.get(fs.makeQualified(dst).toUri());
+      java.nio.file.Path source = java.nio.file.Paths.get(fs.makeQualified(tmp).toUri());
+      try {
+        java.nio.file.Files.createDirectories(target.getParent());
+        java.nio.file.Files.createLink(target, source);
+        won = true;
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        won = false;
+      }
+    } else {
+      try {
+        won = fs.rename(tmp, dst);
+      } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+        won = false;
+      }
+      if (!won && !fs.exists(dst)) {
+        throw new IOException("Cannot publish " + dst + ": rename from " + tmp + " failed");
+      }
+    }
+    fs.delete(tmp, false);
+    return won;
   }
 
   /** Records the failure of a unit (overwriting an older record). */
@@ -278,14 +301,25 @@ public final class RunDirectory {
     }
   }
 
-  /** Writes JSON under a temporary name, then renames it into place (no partial file is ever visible). */
-  public void writeJsonAtomically(Path p, Object value) throws IOException {
+  /**
+   * Writes JSON under a temporary name, then publishes it only if {@code p} does not exist yet (no
+   * partial file is ever visible; of two concurrent writers exactly one wins).
+   *
+   * @return whether this call created {@code p}
+   */
+  public boolean writeJsonExclusive(Path p, Object value) throws IOException {
     Path tmp = new Path(p.getParent(), "_tmp." + p.getName() + "." + java.util.UUID.randomUUID());
     writeJson(tmp, value);
+    return publishExclusive(tmp, p);
+  }
+
+  /** Writes JSON under a temporary name, then moves it into place, replacing an older version. */
+  public void writeJsonReplacing(Path p, Object value) throws IOException {
+    Path tmp = new Path(p.getParent(), "_tmp." + p.getName() + "." + java.util.UUID.randomUUID());
+    writeJson(tmp, value);
+    fs.delete(p, false);
     if (!fs.rename(tmp, p)) {
-      fs.delete(tmp, false);
-      throw new IOException("Cannot write " + p + ": it appeared while this command was writing it "
-          + "(is another command using the same run directory?)");
+      throw new IOException("Cannot write " + p + ": rename from " + tmp + " failed");
     }
   }
 

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.seedlm.pipeline.safetensors.DType;
@@ -147,9 +146,6 @@ class RunDirectoryTest {
   }
 
   /** Concurrent attempts on the same unit: exactly one commit() call may return true. */
-  @Disabled("BUG RunDirectory.commit (RunDirectory.java:222-246): on the local file system rename() replaces an "
-      + "existing destination, so concurrent attempts that both pass the exists() check all return true and the "
-      + "last marker wins")
   @Test
   void concurrentCommitsOfOneUnitPublishOnce(@TempDir java.nio.file.Path dir) throws Exception {
     RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
@@ -186,25 +182,15 @@ class RunDirectoryTest {
     assertEquals(java.util.Collections.nCopies(units, 1), trues, "commit() calls that returned true, per unit");
   }
 
-  /**
-   * commit() publishes by renaming a temporary marker onto commits/unit-N.json and relies on that
-   * rename failing when another attempt got there first (between its exists() check and its rename).
-   */
-  @Disabled("BUG RunDirectory.commit/writeJsonAtomically: they rely on rename() failing onto an existing file, "
-      + "but Hadoop's local file system (file://) replaces it; see the report")
+  /** Publishing onto an existing marker never replaces it, even on the local file system. */
   @Test
-  void commitRenameNeverReplacesAnExistingMarker(@TempDir java.nio.file.Path dir) throws Exception {
+  void publishingNeverReplacesAnExistingMarker(@TempDir java.nio.file.Path dir) throws Exception {
     RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
     run.writeJson(run.commitPath(0), marker(0, "first"));
     org.apache.hadoop.fs.Path tmp = run.path(RunDirectory.COMMITS + "/_tmp/unit-00000000.json.second");
     run.writeJson(tmp, marker(0, "second"));
-    boolean renamed;
-    try {
-      renamed = run.fs().rename(tmp, run.commitPath(0));
-    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
-      renamed = false;
-    }
-    assertFalse(renamed, "rename replaced an existing commit marker");
+    assertFalse(run.publishExclusive(tmp, run.commitPath(0)), "publishing replaced an existing commit marker");
     assertEquals(marker(0, "first"), run.readCommit(0));
+    assertFalse(run.fs().exists(tmp));
   }
 }
