@@ -1,0 +1,86 @@
+package org.seedlm.pipeline.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class FastSeedSearchTest {
+
+  static float[] blocks(String kind, int c, int nb, long seed) {
+    Random r = new Random(seed);
+    float[] w = new float[c * nb];
+    for (int i = 0; i < w.length; i++) {
+      double g = r.nextGaussian();
+      switch (kind) {
+        case "gauss": w[i] = (float) g; break;
+        case "gauss-small": w[i] = (float) (0.02 * g); break;
+        case "student3": {
+          double chi = 0;
+          for (int t = 0; t < 3; t++) { double z = r.nextGaussian(); chi += z * z; }
+          w[i] = (float) (g / Math.sqrt(chi / 3));
+          break;
+        }
+        case "cauchy": w[i] = (float) Math.tan(Math.PI * (r.nextDouble() - 0.5)); break;
+        case "outlier": w[i] = (float) (i % c == 3 ? 50 * g : 0.01 * g); break;
+        case "zero": w[i] = 0; break;
+        case "const": w[i] = 0.37f; break;
+        case "tiny": w[i] = (float) (1e-30 * g); break;
+        case "huge": w[i] = (float) (1e30 * g); break;
+        case "mixed-scale": w[i] = (float) (i % c == 0 ? 1e30 * g : 1e-30 * g); break;
+        case "small-e": w[i] = (float) (1e-3 * g); break;
+        default: throw new IllegalArgumentException(kind);
+      }
+    }
+    return w;
+  }
+
+  static void check(int c, int p, int k, String kind, int nb, int bits, int threads) {
+    float[] w = blocks(kind, c, nb, kind.hashCode() * 31L + c);
+    ExactScorer sc = RefScorers.forParams(c, p, k);
+    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, sc);
+    FastSeedSearch.Result res = fs.search(w, 0, nb);
+    double[] e = new double[1];
+    for (int b = 0; b < nb; b++) {
+      int s = BruteForceSearch.search(sc, c, p, k, w, b * c, e);
+      String msg = kind + " C=" + c + " P=" + p + " K=" + k + " bits=" + bits + " block " + b;
+      assertEquals(e[0], res.err[b], 0.0, msg);
+      assertEquals(s, res.seed[b], msg); // brute force keeps the smallest seed on exact ties
+      int[] q = new int[p];
+      int[] ex = new int[1];
+      assertEquals(e[0], sc.error(w, b * c, s, q, 0, ex), 0.0);
+      assertEquals(ex[0], res.exp[b], msg);
+      for (int j = 0; j < p; j++) assertEquals(q[j], res.q[b * p + j], msg);
+    }
+  }
+
+  static final String[] KINDS = {
+    "gauss", "gauss-small", "student3", "cauchy", "outlier", "zero", "const", "tiny", "huge",
+    "mixed-scale", "small-e"
+  };
+
+  @Test
+  void smallKManyBlocksVectorAndScalar() {
+    for (int bits : new int[] {256, 0})
+      for (String kind : KINDS) {
+        check(8, 3, 8, kind, 200, bits, 2);
+        check(12, 4, 8, kind, 100, bits, 1);
+        check(6, 2, 10, kind, 50, bits, 2);
+        check(5, 3, 6, kind, 50, bits, 1);
+      }
+  }
+
+  @Test
+  void fourBitK16() {
+    for (String kind : KINDS) check(8, 3, 16, kind, 3, 256, 2);
+    check(8, 3, 16, "gauss", 3, 0, 1);
+    check(8, 3, 16, "cauchy", 2, 0, 1);
+  }
+
+  @Test
+  void threeBitK16() {
+    for (String kind : KINDS) check(12, 4, 16, kind, 2, 256, 2);
+    check(12, 4, 16, "gauss", 2, 0, 1);
+    check(12, 4, 16, "outlier", 2, 0, 1);
+  }
+}
