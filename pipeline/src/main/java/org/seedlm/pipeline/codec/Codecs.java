@@ -1,0 +1,61 @@
+package org.seedlm.pipeline.codec;
+
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Codec names to codecs. */
+public final class Codecs {
+  private Codecs() {}
+
+  private static final List<String> STANDARD =
+      List.of("seedlm-4bit", "seedlm-3bit", "rtn-sym-b4-g128", "rtn-asym-b4-g128", "nf4-g64");
+
+  private static final String KNOWN =
+      "seedlm-4bit, seedlm-3bit, seedlm-c{C}-p{P}-k{K}, rtn-sym-b{b}-g{g}, rtn-asym-b{b}-g{g},"
+          + " nf4-g{n}";
+
+  private static final Pattern SEEDLM = Pattern.compile("seedlm-c(\\d{1,9})-p(\\d{1,9})-k(\\d{1,9})");
+  private static final Pattern RTN = Pattern.compile("rtn-(sym|asym)-b(\\d{1,9})-g(\\d{1,9})");
+  private static final Pattern NF4 = Pattern.compile("nf4-g(\\d{1,9})");
+
+  /** The codecs every comparison runs by default. */
+  public static List<String> standardNames() {
+    return STANDARD;
+  }
+
+  /**
+   * Parses a codec name: {@code seedlm-4bit}, {@code seedlm-3bit}, {@code seedlm-c{C}-p{P}-k{K}},
+   * {@code rtn-sym-b{b}-g{g}}, {@code rtn-asym-b{b}-g{g}}, {@code nf4-g{n}}. Invalid parameters give
+   * the codec's own IllegalArgumentException; unknown names give one that lists the known forms.
+   */
+  public static BlockCodec parse(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("Cannot use codec null: a name is required (known: " + KNOWN + ")");
+    }
+    String n = name.trim();
+    if (n.equals("seedlm-4bit")) {
+      return new SeedLmCodec(SeedLmParams.FOUR_BIT);
+    }
+    if (n.equals("seedlm-3bit")) {
+      return new SeedLmCodec(SeedLmParams.THREE_BIT);
+    }
+    Matcher m = SEEDLM.matcher(n);
+    if (m.matches()) {
+      return new SeedLmCodec(
+          new SeedLmParams(
+              Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))));
+    }
+    m = RTN.matcher(n);
+    if (m.matches()) {
+      return new RtnCodec(
+          m.group(1).equals("sym"), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)));
+    }
+    m = NF4.matcher(n);
+    if (m.matches()) {
+      return new Nf4Codec(Integer.parseInt(m.group(1)));
+    }
+    throw new IllegalArgumentException(
+        "Cannot use codec \"" + name + "\": unknown name (known: " + KNOWN + ")");
+  }
+}
