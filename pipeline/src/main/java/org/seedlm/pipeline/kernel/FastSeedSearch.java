@@ -6,6 +6,7 @@ import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
  * Exact SeedLM seed search, fast path.
@@ -58,6 +59,7 @@ public final class FastSeedSearch {
   private final int threads;
   private final boolean vector;
   private final ExactScorer scorer;
+  private final double maxPinvRow1;
 
   public static int defaultVectorBitSize() {
     return Integer.getInteger("seedlm.vectorBitSize", S.vectorBitSize());
@@ -81,6 +83,24 @@ public final class FastSeedSearch {
     this.threads = Math.max(1, threads);
     this.vector = vectorBitSize != 0 && VL >= 4;
     this.scorer = scorer != null ? scorer : RefScorers.forParams(c, p, k);
+    // the shortcut for blocks that quantize to zero at every seed needs the reference's pinv
+    this.maxPinvRow1 =
+        this.scorer instanceof RefScorers.Ref ? RefScorers.maxPinvRow1(c, p, k) : tb.maxPinvRow1;
+  }
+
+  /** Kernel for {@code params} with all processors and the default vector setting. */
+  public FastSeedSearch(SeedLmParams params) {
+    this(params.c(), params.p(), params.k());
+  }
+
+  /** Kernel for {@code params}; {@code vectorBitSize == 0} forces the scalar path. */
+  public FastSeedSearch(SeedLmParams params, int threads, int vectorBitSize) {
+    this(params.c(), params.p(), params.k(), threads, vectorBitSize, null);
+  }
+
+  /** Searches {@code nBlocks} blocks of {@code w} from offset 0. */
+  public Result search(float[] w, int nBlocks) {
+    return search(w, 0, nBlocks);
   }
 
   public boolean isVector() {
@@ -186,7 +206,7 @@ public final class FastSeedSearch {
         mx = Math.max(mx, Math.abs(x));
       }
       // every seed gives t_hat = 0 (|t_i| <= 2^-9 rounds to 0 at e = -8): all errors equal, seed 1
-      if (mx * tb.maxPinvRow1 * 1.001 < 0x1p-9) {
+      if (mx * maxPinvRow1 * 1.001 < 0x1p-9) {
         active[b] = false;
         score(w, wo, 1, r, gb);
         return;

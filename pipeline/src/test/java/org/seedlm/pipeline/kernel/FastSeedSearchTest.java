@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.SeedChoice;
+import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.SeedLmParams;
 
 class FastSeedSearchTest {
 
@@ -37,20 +40,30 @@ class FastSeedSearchTest {
 
   static void check(int c, int p, int k, String kind, int nb, int bits, int threads) {
     float[] w = blocks(kind, c, nb, kind.hashCode() * 31L + c);
-    ExactScorer sc = RefScorers.forParams(c, p, k);
-    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, sc);
+    SeedLmCodec ref = new SeedLmCodec(new SeedLmParams(c, p, k));
+    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, null);
     FastSeedSearch.Result res = fs.search(w, 0, nb);
-    double[] e = new double[1];
+    ExactScorer sc = RefScorers.forParams(c, p, k);
     for (int b = 0; b < nb; b++) {
-      int s = BruteForceSearch.search(sc, c, p, k, w, b * c, e);
+      SeedChoice want = ref.searchRef(w, b * c);
       String msg = kind + " C=" + c + " P=" + p + " K=" + k + " bits=" + bits + " block " + b;
-      assertEquals(e[0], res.err[b], 0.0, msg);
-      assertEquals(s, res.seed[b], msg); // brute force keeps the smallest seed on exact ties
+      assertEquals(want.err(), res.err[b], 0.0, msg);
+      // the reference keeps the smallest seed on exact ties, and so must the kernel
+      assertEquals(want.seed(), res.seed[b], msg);
+      assertEquals(want.exponent(), res.exp[b], msg);
+      for (int j = 0; j < p; j++) assertEquals(want.q(j), res.q[b * p + j], msg);
+      // the allocation-free replica of the reference scorer is bit-identical
+      double[] wd = new double[c];
+      for (int i = 0; i < c; i++) wd[i] = w[b * c + i];
       int[] q = new int[p];
-      int[] ex = new int[1];
-      assertEquals(e[0], sc.error(w, b * c, s, q, 0, ex), 0.0);
-      assertEquals(ex[0], res.exp[b], msg);
-      for (int j = 0; j < p; j++) assertEquals(q[j], res.q[b * p + j], msg);
+      int[] e = new int[1];
+      for (int s : new int[] {1, want.seed(), (1 << k) - 1, 1 + (b * 7919) % ((1 << k) - 1)}) {
+        double got = sc.error(w, b * c, s, q, 0, e);
+        assertEquals(ref.quantizedError(wd, 0, s), got, 0.0, msg + " seed " + s);
+        SeedChoice ch = ref.choice(wd, 0, s);
+        assertEquals(ch.exponent(), e[0], msg);
+        for (int j = 0; j < p; j++) assertEquals(ch.q(j), q[j], msg);
+      }
     }
   }
 
