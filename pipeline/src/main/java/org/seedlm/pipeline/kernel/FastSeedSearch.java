@@ -29,11 +29,16 @@ public final class FastSeedSearch {
   static final int VL = S.length();
   static final VectorSpecies<Double> SD = DoubleVector.SPECIES_PREFERRED;
   /** Candidates kept per block. */
-  static final int M = 32;
+  static final int DEFAULT_CANDIDATES = 16;
+  /** Candidates kept per block in the first pass (fewer: cheaper pass, more second passes). */
+  private final int M;
   /** Blocks per tile (tables of a chunk are read once per tile). */
   static final int TB = 16;
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
+  static final boolean NOBAD = Boolean.getBoolean("kx.nobad");
+  static final boolean NOSCAN = Boolean.getBoolean("kx.noscan");
+  static final boolean NOCORR = Boolean.getBoolean("kx.nocorr");
 
   /** Per-block search result. {@code q} holds P mantissas per block. */
   public static final class Result {
@@ -76,6 +81,11 @@ public final class FastSeedSearch {
    * @param scorer the exact per-seed scorer (null: the reference codec's)
    */
   public FastSeedSearch(int c, int p, int k, int threads, int vectorBitSize, ExactScorer scorer) {
+    this(c, p, k, threads, vectorBitSize, scorer, Integer.getInteger("seedlm.kernel.candidates", DEFAULT_CANDIDATES));
+  }
+
+  FastSeedSearch(int c, int p, int k, int threads, int vectorBitSize, ExactScorer scorer, int candidates) {
+    this.M = Math.max(1, candidates);
     this.tb = SeedTables.get(c, p, k);
     this.c = c;
     this.p = p;
@@ -171,10 +181,28 @@ public final class FastSeedSearch {
     final int[] hmin = new int[TB];
     final float[] thr = new float[TB];
     final float[] tmp = new float[VL];
+    final double[] dtmp = new double[SD.length()];
     final int[] eOut = new int[1];
     final int[] qTmp = new int[p];
     long calls;
     int fallbacks;
+    boolean collect;
+    int nc;
+    int[] cpos = new int[64];
+    float[] cfu = new float[64];
+
+    void scanChunk(int b, int o0, int len) {
+      if (vector) {
+        if (!NOCORR) corrVec(b, o0, len);
+        if (NOSCAN) return;
+        if (p == 3) scanVec3(b, o0, len);
+        else if (p == 4) scanVec4(b, o0, len);
+        else scanVecGen(b, o0, len);
+      } else {
+        corrScalar(b, o0, len);
+        scanScalar(b, o0, len);
+      }
+    }
 
     void tile(float[] w, int off, int b0, int b1, Result r) {
       int nb = b1 - b0;
@@ -184,17 +212,10 @@ public final class FastSeedSearch {
         int len = Math.min(SeedTables.CHUNK, npad - o0);
         for (int b = 0; b < nb; b++) {
           if (!active[b]) continue;
-          if (vector) {
-            corrVec(b, o0, len);
-            if (p == 3) scanVec3(b, o0, len);
-            else if (p == 4) scanVec4(b, o0, len);
-            else scanVecGen(b, o0, len);
-          } else {
-            corrScalar(b, o0, len);
-            scanScalar(b, o0, len);
-          }
+          scanChunk(b, o0, len);
         }
       }
+      if (NOSCAN) return;
       for (int b = 0; b < nb; b++) if (active[b]) finish(w, off + (b0 + b) * c, b, r, b0 + b);
     }
 
@@ -224,7 +245,7 @@ public final class FastSeedSearch {
       w2f[b] = (float) s2;
       hcnt[b] = 0;
       thr[b] = Float.NEGATIVE_INFINITY;
-      badScan(b, null);
+      if (!NOBAD) badScan(b, null);
     }
 
     /** Float64 upper bounds fu for the ill-conditioned seeds; into the heap, or into lbAll. */
@@ -247,7 +268,9 @@ public final class FastSeedSearch {
             f = y.fma(y, f);
           }
           f = DoubleVector.fromArray(SD, bm, i0).fma(DoubleVector.broadcast(SD, w2), f);
-          for (int l = 0; l < dl; l++) offerBad(b, f.lane(l), i0 + l, null);
+          f.intoArray(dtmp, 0);
+          double th = thr[b];
+          for (int l = 0; l < dl; l++) if (dtmp[l] > th) offerBad(b, dtmp[l], i0 + l, null);
         }
       }
       for (int bi = i0; bi < nBad; bi++) {
@@ -322,7 +345,7 @@ public final class FastSeedSearch {
       float[][] a = tb.a;
       float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], mg = tb.marg;
       FloatVector w2 = FloatVector.broadcast(S, w2f[b]);
-      FloatVector th = FloatVector.broadcast(S, thr[b]);
+      float th = thr[b];
       for (int t = 0; t < len; t += VL) {
         int o = o0 + t;
         FloatVector b0 = FloatVector.fromArray(S, cbuf, t);
@@ -339,9 +362,8 @@ public final class FastSeedSearch {
         f = y2.fma(y2, f);
         FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
         if (fu.compare(VectorOperators.GT, th).anyTrue()) {
-          fu.intoArray(tmp, 0);
-          slow(b, o);
-          th = FloatVector.broadcast(S, thr[b]);
+          slowScalar(b, o0, t);
+          th = thr[b];
         }
       }
     }
@@ -351,7 +373,7 @@ public final class FastSeedSearch {
       float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
       float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], mg = tb.marg;
       FloatVector w2 = FloatVector.broadcast(S, w2f[b]);
-      FloatVector th = FloatVector.broadcast(S, thr[b]);
+      float th = thr[b];
       for (int t = 0; t < len; t += VL) {
         int o = o0 + t;
         FloatVector b0 = FloatVector.fromArray(S, cbuf, t);
@@ -374,9 +396,8 @@ public final class FastSeedSearch {
         f = y3.fma(y3, f);
         FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
         if (fu.compare(VectorOperators.GT, th).anyTrue()) {
-          fu.intoArray(tmp, 0);
-          slow(b, o);
-          th = FloatVector.broadcast(S, thr[b]);
+          slowScalar(b, o0, t);
+          th = thr[b];
         }
       }
     }
@@ -385,7 +406,7 @@ public final class FastSeedSearch {
       float[][] a = tb.a;
       float[] mg = tb.marg;
       FloatVector w2 = FloatVector.broadcast(S, w2f[b]);
-      FloatVector th = FloatVector.broadcast(S, thr[b]);
+      float th = thr[b];
       for (int t = 0; t < len; t += VL) {
         int o = o0 + t;
         FloatVector f = FloatVector.zero(S);
@@ -398,9 +419,8 @@ public final class FastSeedSearch {
         }
         FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
         if (fu.compare(VectorOperators.GT, th).anyTrue()) {
-          fu.intoArray(tmp, 0);
-          slow(b, o);
-          th = FloatVector.broadcast(S, thr[b]);
+          slowScalar(b, o0, t);
+          th = thr[b];
         }
       }
     }
@@ -423,12 +443,40 @@ public final class FastSeedSearch {
       }
     }
 
+    /** Recomputes the 8 lanes in scalar (same operations as the vector code) and offers them. */
+    void slowScalar(int b, int o0, int t0) {
+      float[][] a = tb.a;
+      float[] mg = tb.marg;
+      float w2 = w2f[b];
+      int n = tb.n;
+      for (int t = t0; t < t0 + VL; t++) {
+        int o = o0 + t;
+        float f = 0;
+        for (int kk = 0; kk < p; kk++) {
+          float y = a[SeedTables.tri(kk, 0)][o] * cbuf[t];
+          for (int j = 1; j <= kk; j++) y = Math.fma(a[SeedTables.tri(kk, j)][o], cbuf[t + j], y);
+          f = kk == 0 ? y * y : Math.fma(y, y, f);
+        }
+        float fu = Math.fma(mg[o], w2, f);
+        if (fu > thr[b] && o < n) insert(b, fu, o);
+      }
+    }
+
     void slow(int b, int o) {
       int n = tb.n;
       for (int l = 0; l < VL; l++) if (tmp[l] > thr[b] && o + l < n) insert(b, tmp[l], o + l);
     }
 
     void insert(int b, float fu, int o) {
+      if (collect) {
+        if (nc == cpos.length) {
+          cpos = Arrays.copyOf(cpos, nc * 2);
+          cfu = Arrays.copyOf(cfu, nc * 2);
+        }
+        cpos[nc] = o;
+        cfu[nc++] = fu;
+        return;
+      }
       int hb = b * M;
       int cnt = hcnt[b];
       if (cnt < M) {
@@ -491,46 +539,30 @@ public final class FastSeedSearch {
       }
       if (!stopped && cnt == M && !(lb(b, thr[b]) > best)) {
         fallbacks++;
-        // full rescan: every seed with LB <= best
-        double[] lbAll = new double[tb.n];
-        int[] cand = new int[16];
-        int nc = 0;
+        // second pass (same kernels) collecting every seed with LB <= best
+        double sb = Math.scalb(best, 2 * kscale[b]);
+        float t2 = (float) (w2d[b] - ABS - sb - 1e-6 * w2d[b]);
+        if (!(t2 > Float.NEGATIVE_INFINITY)) t2 = Float.NEGATIVE_INFINITY;
+        collect = true;
+        nc = 0;
+        thr[b] = t2;
         for (int o0 = 0; o0 < tb.npad; o0 += SeedTables.CHUNK) {
           int len = Math.min(SeedTables.CHUNK, tb.npad - o0);
-          corrScalar(b, o0, len);
-          for (int t = 0; t < len; t++) {
-            int o = o0 + t;
-            if (o >= tb.n) break;
-            float f = 0;
-            for (int kk = 0; kk < p; kk++) {
-              float y = 0;
-              for (int j = 0; j <= kk; j++) y = Math.fma(tb.a[SeedTables.tri(kk, j)][o], cbuf[t + j], y);
-              f = Math.fma(y, y, f);
-            }
-            if (tb.marg[o] < 0) continue; // ill-conditioned: float64 path below
-            double l = lb(b, Math.fma(tb.marg[o], w2f[b], f));
-            if (l <= best) {
-              if (nc == cand.length) cand = Arrays.copyOf(cand, nc * 2);
-              lbAll[o] = l;
-              cand[nc++] = o;
-            }
-          }
+          scanChunk(b, o0, len);
         }
-        badScan(b, lbAll);
-        for (int bi = 0; bi < tb.nBad; bi++) {
-          int o = tb.badPos[bi];
-          if (lbAll[o] <= best) {
-            if (nc == cand.length) cand = Arrays.copyOf(cand, nc * 2);
-            cand[nc++] = o;
-          }
-        }
+        badScan(b, null);
+        collect = false;
+        double[] lc = new double[nc];
         Integer[] ci = new Integer[nc];
-        for (int i = 0; i < nc; i++) ci[i] = cand[i];
-        Arrays.sort(ci, (x, y) -> Double.compare(lbAll[x], lbAll[y]));
+        for (int i = 0; i < nc; i++) {
+          lc[i] = lb(b, cfu[i]);
+          ci[i] = i;
+        }
+        Arrays.sort(ci, (x, y) -> Double.compare(lc[x], lc[y]));
         for (int ii = 0; ii < nc; ii++) {
-          int o = ci[ii];
-          if (lbAll[o] > best) break;
-          int seed = tb.state[o];
+          int i = ci[ii];
+          if (lc[i] > best) break;
+          int seed = tb.state[cpos[i]];
           double e = scorer.error(w, wo, seed, qTmp, 0, eOut);
           calls++;
           if (e < best || (e == best && seed < bestSeed)) {

@@ -39,9 +39,13 @@ class FastSeedSearchTest {
   }
 
   static void check(int c, int p, int k, String kind, int nb, int bits, int threads) {
+    check(c, p, k, kind, nb, bits, threads, FastSeedSearch.DEFAULT_CANDIDATES);
+  }
+
+  static void check(int c, int p, int k, String kind, int nb, int bits, int threads, int cands) {
     float[] w = blocks(kind, c, nb, kind.hashCode() * 31L + c);
     SeedLmCodec ref = new SeedLmCodec(new SeedLmParams(c, p, k));
-    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, null);
+    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, null, cands);
     FastSeedSearch.Result res = fs.search(w, 0, nb);
     ExactScorer sc = RefScorers.forParams(c, p, k);
     for (int b = 0; b < nb; b++) {
@@ -81,6 +85,17 @@ class FastSeedSearchTest {
         check(6, 2, 10, kind, 50, bits, 2);
         check(5, 3, 6, kind, 50, bits, 1);
       }
+  }
+
+  @Test
+  void secondPassWithFewCandidates() {
+    for (int bits : new int[] {256, 0})
+      for (String kind : new String[] {"gauss", "cauchy", "small-e", "outlier"}) {
+        check(8, 3, 8, kind, 100, bits, 2, 1);
+        check(12, 4, 10, kind, 40, bits, 1, 2);
+      }
+    check(8, 3, 16, "gauss", 2, 256, 1, 1);
+    check(12, 4, 16, "gauss", 2, 0, 1, 1);
   }
 
   @Test
