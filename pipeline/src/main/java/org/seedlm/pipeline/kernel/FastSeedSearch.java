@@ -167,6 +167,109 @@ public final class FastSeedSearch {
     return r;
   }
 
+  /** First t in [t, len) (step VL) whose 8 seeds have some fu > th, or len. P = 3. */
+  static int scan3(float[] cb, float[] a0, float[] a1, float[] a2, float[] a3, float[] a4,
+      float[] a5, float[] mg, int o0, int t, int len, float w2f, float th) {
+    FloatVector w2 = FloatVector.broadcast(S, w2f);
+    FloatVector thv = FloatVector.broadcast(S, th);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector y0 = FloatVector.fromArray(S, a0, o).mul(b0);
+      FloatVector y1 = FloatVector.fromArray(S, a1, o).mul(b0);
+      y1 = FloatVector.fromArray(S, a2, o).fma(b1, y1);
+      FloatVector y2 = FloatVector.fromArray(S, a3, o).mul(b0);
+      y2 = FloatVector.fromArray(S, a4, o).fma(b1, y2);
+      y2 = FloatVector.fromArray(S, a5, o).fma(b2, y2);
+      FloatVector f = y0.mul(y0);
+      f = y1.fma(y1, f);
+      f = y2.fma(y2, f);
+      FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+    }
+    return len;
+  }
+
+  /** As {@link #scan3} for P = 4. */
+  static int scan4(float[] cb, float[][] a, float[] mg, int o0, int t, int len, float w2f, float th) {
+    float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
+    float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9];
+    FloatVector w2 = FloatVector.broadcast(S, w2f);
+    FloatVector thv = FloatVector.broadcast(S, th);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector b3 = FloatVector.fromArray(S, cb, t + 3);
+      FloatVector y0 = FloatVector.fromArray(S, a0, o).mul(b0);
+      FloatVector y1 = FloatVector.fromArray(S, a1, o).mul(b0);
+      y1 = FloatVector.fromArray(S, a2, o).fma(b1, y1);
+      FloatVector y2 = FloatVector.fromArray(S, a3, o).mul(b0);
+      y2 = FloatVector.fromArray(S, a4, o).fma(b1, y2);
+      y2 = FloatVector.fromArray(S, a5, o).fma(b2, y2);
+      FloatVector y3 = FloatVector.fromArray(S, a6, o).mul(b0);
+      y3 = FloatVector.fromArray(S, a7, o).fma(b1, y3);
+      y3 = FloatVector.fromArray(S, a8, o).fma(b2, y3);
+      y3 = FloatVector.fromArray(S, a9, o).fma(b3, y3);
+      FloatVector f = y0.mul(y0);
+      f = y1.fma(y1, f);
+      f = y2.fma(y2, f);
+      f = y3.fma(y3, f);
+      FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+    }
+    return len;
+  }
+
+  /** c[t] = sum_i v[base + t + i*p] * w[i] for t in [0, end), C = 8. */
+  static void corr8(float[] v, float[] cb, float[] ws, int wb, int base, int end, int p) {
+    FloatVector w0 = FloatVector.broadcast(S, ws[wb]), w1 = FloatVector.broadcast(S, ws[wb + 1]);
+    FloatVector w2 = FloatVector.broadcast(S, ws[wb + 2]), w3 = FloatVector.broadcast(S, ws[wb + 3]);
+    FloatVector w4 = FloatVector.broadcast(S, ws[wb + 4]), w5 = FloatVector.broadcast(S, ws[wb + 5]);
+    FloatVector w6 = FloatVector.broadcast(S, ws[wb + 6]), w7 = FloatVector.broadcast(S, ws[wb + 7]);
+    for (int t = 0; t < end; t += VL) {
+      int m = base + t;
+      FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
+      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
+      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
+      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
+      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
+      acc.intoArray(cb, t);
+    }
+  }
+
+  /** As {@link #corr8} for C = 12. */
+  static void corr12(float[] v, float[] cb, float[] ws, int wb, int base, int end, int p) {
+    FloatVector w0 = FloatVector.broadcast(S, ws[wb]), w1 = FloatVector.broadcast(S, ws[wb + 1]);
+    FloatVector w2 = FloatVector.broadcast(S, ws[wb + 2]), w3 = FloatVector.broadcast(S, ws[wb + 3]);
+    FloatVector w4 = FloatVector.broadcast(S, ws[wb + 4]), w5 = FloatVector.broadcast(S, ws[wb + 5]);
+    FloatVector w6 = FloatVector.broadcast(S, ws[wb + 6]), w7 = FloatVector.broadcast(S, ws[wb + 7]);
+    FloatVector w8 = FloatVector.broadcast(S, ws[wb + 8]), w9 = FloatVector.broadcast(S, ws[wb + 9]);
+    FloatVector w10 = FloatVector.broadcast(S, ws[wb + 10]), w11 = FloatVector.broadcast(S, ws[wb + 11]);
+    for (int t = 0; t < end; t += VL) {
+      int m = base + t;
+      FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
+      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
+      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
+      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
+      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
+      acc = FloatVector.fromArray(S, v, m + 8 * p).fma(w8, acc);
+      acc = FloatVector.fromArray(S, v, m + 9 * p).fma(w9, acc);
+      acc = FloatVector.fromArray(S, v, m + 10 * p).fma(w10, acc);
+      acc = FloatVector.fromArray(S, v, m + 11 * p).fma(w11, acc);
+      acc.intoArray(cb, t);
+    }
+  }
+
   /** Per-thread scratch. */
   private final class Worker {
     final float[] cbuf = new float[SeedTables.CHUNK + 2 * VL + p + 8];
@@ -181,7 +284,7 @@ public final class FastSeedSearch {
     final int[] hmin = new int[TB];
     final float[] thr = new float[TB];
     final float[] tmp = new float[VL];
-    final double[] dtmp = new double[SD.length()];
+    final double[] wd = new double[c];
     final int[] eOut = new int[1];
     final int[] qTmp = new int[p];
     long calls;
@@ -215,6 +318,8 @@ public final class FastSeedSearch {
           scanChunk(b, o0, len);
         }
       }
+      // ill-conditioned seeds last: the thresholds are high by then, so few heap insertions
+      for (int b = 0; b < nb; b++) if (active[b] && !NOBAD) badScan(b, null);
       if (NOSCAN) return;
       for (int b = 0; b < nb; b++) if (active[b]) finish(w, off + (b0 + b) * c, b, r, b0 + b);
     }
@@ -245,42 +350,45 @@ public final class FastSeedSearch {
       w2f[b] = (float) s2;
       hcnt[b] = 0;
       thr[b] = Float.NEGATIVE_INFINITY;
-      if (!NOBAD) badScan(b, null);
     }
 
     /** Float64 upper bounds fu for the ill-conditioned seeds; into the heap, or into lbAll. */
     void badScan(int b, double[] lbAll) {
       int nBad = tb.nBad;
       if (nBad == 0) return;
-      double[][] q = tb.badQ;
+      double[] q = tb.badQf;
       double[] bm = tb.badMarg;
       int wb = b * c;
       double w2 = w2d[b];
-      int i0 = 0;
-      if (vector && SD.length() >= 2 && lbAll == null) {
-        int dl = SD.length();
-        for (; i0 + dl <= nBad; i0 += dl) {
-          DoubleVector f = DoubleVector.zero(SD);
-          for (int j = 0; j < p; j++) {
-            DoubleVector y = DoubleVector.zero(SD);
-            for (int i = 0; i < c; i++)
-              y = DoubleVector.fromArray(SD, q[i * p + j], i0).fma(DoubleVector.broadcast(SD, (double) ws[wb + i]), y);
-            f = y.fma(y, f);
-          }
-          f = DoubleVector.fromArray(SD, bm, i0).fma(DoubleVector.broadcast(SD, w2), f);
-          f.intoArray(dtmp, 0);
-          double th = thr[b];
-          for (int l = 0; l < dl; l++) if (dtmp[l] > th) offerBad(b, dtmp[l], i0 + l, null);
-        }
-      }
-      for (int bi = i0; bi < nBad; bi++) {
-        double f = 0;
+      double[] wd = this.wd;
+      for (int i = 0; i < c; i++) wd[i] = ws[wb + i];
+      int cp = c * p;
+      double th = lbAll != null ? Double.NEGATIVE_INFINITY : thr[b];
+      for (int g = 0; g * 4 < nBad; g++) {
+        int base = g * cp * 4;
+        double f0 = 0, f1 = 0, f2 = 0, f3 = 0;
         for (int j = 0; j < p; j++) {
-          double y = 0;
-          for (int i = 0; i < c; i++) y = Math.fma(q[i * p + j][bi], (double) ws[wb + i], y);
-          f = Math.fma(y, y, f);
+          double y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+          for (int i = 0; i < c; i++) {
+            int x = base + (i * p + j) * 4;
+            double wi = wd[i];
+            y0 = Math.fma(q[x], wi, y0);
+            y1 = Math.fma(q[x + 1], wi, y1);
+            y2 = Math.fma(q[x + 2], wi, y2);
+            y3 = Math.fma(q[x + 3], wi, y3);
+          }
+          f0 = Math.fma(y0, y0, f0);
+          f1 = Math.fma(y1, y1, f1);
+          f2 = Math.fma(y2, y2, f2);
+          f3 = Math.fma(y3, y3, f3);
         }
-        offerBad(b, Math.fma(bm[bi], w2, f), bi, lbAll);
+        int bi = g * 4;
+        double u0 = Math.fma(bm[bi], w2, f0), u1 = Math.fma(bm[bi + 1], w2, f1);
+        double u2 = Math.fma(bm[bi + 2], w2, f2), u3 = Math.fma(bm[bi + 3], w2, f3);
+        if (u0 > th && bi < nBad) { offerBad(b, u0, bi, lbAll); th = lbAll != null ? th : thr[b]; }
+        if (u1 > th && bi + 1 < nBad) { offerBad(b, u1, bi + 1, lbAll); th = lbAll != null ? th : thr[b]; }
+        if (u2 > th && bi + 2 < nBad) { offerBad(b, u2, bi + 2, lbAll); th = lbAll != null ? th : thr[b]; }
+        if (u3 > th && bi + 3 < nBad) { offerBad(b, u3, bi + 3, lbAll); th = lbAll != null ? th : thr[b]; }
       }
     }
 
@@ -300,25 +408,9 @@ public final class FastSeedSearch {
       int base = o0 + 1;
       int end = len + p - 1;
       int wb = b * c;
-      if (c == 8) {
-        FloatVector w0 = FloatVector.broadcast(S, ws[wb]), w1 = FloatVector.broadcast(S, ws[wb + 1]);
-        FloatVector w2 = FloatVector.broadcast(S, ws[wb + 2]), w3 = FloatVector.broadcast(S, ws[wb + 3]);
-        FloatVector w4 = FloatVector.broadcast(S, ws[wb + 4]), w5 = FloatVector.broadcast(S, ws[wb + 5]);
-        FloatVector w6 = FloatVector.broadcast(S, ws[wb + 6]), w7 = FloatVector.broadcast(S, ws[wb + 7]);
-        int pp = p;
-        for (int t = 0; t < end; t += VL) {
-          int m = base + t;
-          FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
-          acc = FloatVector.fromArray(S, v, m + pp).fma(w1, acc);
-          acc = FloatVector.fromArray(S, v, m + 2 * pp).fma(w2, acc);
-          acc = FloatVector.fromArray(S, v, m + 3 * pp).fma(w3, acc);
-          acc = FloatVector.fromArray(S, v, m + 4 * pp).fma(w4, acc);
-          acc = FloatVector.fromArray(S, v, m + 5 * pp).fma(w5, acc);
-          acc = FloatVector.fromArray(S, v, m + 6 * pp).fma(w6, acc);
-          acc = FloatVector.fromArray(S, v, m + 7 * pp).fma(w7, acc);
-          acc.intoArray(cbuf, t);
-        }
-      } else {
+      if (c == 8) corr8(v, cbuf, ws, wb, base, end, p);
+      else if (c == 12) corr12(v, cbuf, ws, wb, base, end, p);
+      else {
         for (int t = 0; t < end; t += VL) {
           int m = base + t;
           FloatVector acc = FloatVector.fromArray(S, v, m).mul(ws[wb]);
@@ -343,62 +435,19 @@ public final class FastSeedSearch {
 
     void scanVec3(int b, int o0, int len) {
       float[][] a = tb.a;
-      float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], mg = tb.marg;
-      FloatVector w2 = FloatVector.broadcast(S, w2f[b]);
-      float th = thr[b];
-      for (int t = 0; t < len; t += VL) {
-        int o = o0 + t;
-        FloatVector b0 = FloatVector.fromArray(S, cbuf, t);
-        FloatVector b1 = FloatVector.fromArray(S, cbuf, t + 1);
-        FloatVector b2 = FloatVector.fromArray(S, cbuf, t + 2);
-        FloatVector y0 = FloatVector.fromArray(S, a0, o).mul(b0);
-        FloatVector y1 = FloatVector.fromArray(S, a1, o).mul(b0);
-        y1 = FloatVector.fromArray(S, a2, o).fma(b1, y1);
-        FloatVector y2 = FloatVector.fromArray(S, a3, o).mul(b0);
-        y2 = FloatVector.fromArray(S, a4, o).fma(b1, y2);
-        y2 = FloatVector.fromArray(S, a5, o).fma(b2, y2);
-        FloatVector f = y0.mul(y0);
-        f = y1.fma(y1, f);
-        f = y2.fma(y2, f);
-        FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-        if (fu.compare(VectorOperators.GT, th).anyTrue()) {
-          slowScalar(b, o0, t);
-          th = thr[b];
-        }
+      int t = 0;
+      while ((t = scan3(cbuf, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
+        slowScalar(b, o0, t);
+        t += VL;
       }
     }
 
     void scanVec4(int b, int o0, int len) {
       float[][] a = tb.a;
-      float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
-      float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9], mg = tb.marg;
-      FloatVector w2 = FloatVector.broadcast(S, w2f[b]);
-      float th = thr[b];
-      for (int t = 0; t < len; t += VL) {
-        int o = o0 + t;
-        FloatVector b0 = FloatVector.fromArray(S, cbuf, t);
-        FloatVector b1 = FloatVector.fromArray(S, cbuf, t + 1);
-        FloatVector b2 = FloatVector.fromArray(S, cbuf, t + 2);
-        FloatVector b3 = FloatVector.fromArray(S, cbuf, t + 3);
-        FloatVector y0 = FloatVector.fromArray(S, a0, o).mul(b0);
-        FloatVector y1 = FloatVector.fromArray(S, a1, o).mul(b0);
-        y1 = FloatVector.fromArray(S, a2, o).fma(b1, y1);
-        FloatVector y2 = FloatVector.fromArray(S, a3, o).mul(b0);
-        y2 = FloatVector.fromArray(S, a4, o).fma(b1, y2);
-        y2 = FloatVector.fromArray(S, a5, o).fma(b2, y2);
-        FloatVector y3 = FloatVector.fromArray(S, a6, o).mul(b0);
-        y3 = FloatVector.fromArray(S, a7, o).fma(b1, y3);
-        y3 = FloatVector.fromArray(S, a8, o).fma(b2, y3);
-        y3 = FloatVector.fromArray(S, a9, o).fma(b3, y3);
-        FloatVector f = y0.mul(y0);
-        f = y1.fma(y1, f);
-        f = y2.fma(y2, f);
-        f = y3.fma(y3, f);
-        FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-        if (fu.compare(VectorOperators.GT, th).anyTrue()) {
-          slowScalar(b, o0, t);
-          th = thr[b];
-        }
+      int t = 0;
+      while ((t = scan4(cbuf, a, tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
+        slowScalar(b, o0, t);
+        t += VL;
       }
     }
 

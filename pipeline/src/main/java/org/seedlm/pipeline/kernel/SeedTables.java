@@ -44,6 +44,7 @@ final class SeedTables {
   final int[] badPos;
   final double[][] badQ; // badQ[i*P+j][idx], padded to a multiple of 4 with zeros
   final double[] badMarg;
+  final double[] badQf; // see constructor: groups of 4 seeds, lane-interleaved
 
   private static final ConcurrentHashMap<String, SeedTables> CACHE = new ConcurrentHashMap<>();
 
@@ -157,6 +158,7 @@ final class SeedTables {
     badPos = new int[nbp];
     badQ = new double[c * p][nbp];
     badMarg = new double[nbp];
+    badQf = new double[nbp * c * p];
     double[] vv = new double[c * p];
     double[] qq = new double[c * p];
     int bi = 0;
@@ -184,6 +186,8 @@ final class SeedTables {
       badPos[bi] = o;
       badMarg[bi] = m;
       for (int t = 0; t < c * p; t++) badQ[t][bi] = ok ? qq[t] : 0;
+      // grouped by 4 seeds: badQf[((bi/4)*C*P + i*P + j)*4 + bi%4]
+      for (int t = 0; t < c * p; t++) badQf[((bi >> 2) * c * p + t) * 4 + (bi & 3)] = ok ? qq[t] : 0;
       bi++;
     }
   }
