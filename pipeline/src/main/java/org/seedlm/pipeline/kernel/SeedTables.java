@@ -1,0 +1,288 @@
+package org.seedlm.pipeline.kernel;
+
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Per-(C,P,K) tables shared by all threads, built once per JVM (deterministic, pure float64 from
+ * the exact integer LFSR states).
+ *
+ * <p>Cycle: {@code x[0] = 1, x[m+1] = next(x[m])}. The seed at cycle position {@code o} is the
+ * state {@code x[o]}; its matrix is {@code U[i][j] = u(x[o + i*P + j + 1])}. The kernel works with
+ * the integer-valued centred states {@code v = x - 2^(K-1)} (exact in float32): {@code U = V / H}
+ * with {@code H = 2^(K-1) - 1}. The projection energy {@code f = b^T G^-1 b} ({@code b = V^T w},
+ * {@code G = V^T V}) does not depend on the scale H.
+ *
+ * <p>Per position: {@code A = L^-1} (lower triangular, G = L L^T, float64 Cholesky rounded to
+ * float32), stored structure-of-arrays, and a rigorous relative error bound {@code marg} such that
+ * for every block w: {@code |f_float32(w) - f_exact(w)| <= marg * ||w||^2} (see {@link #margin}).
+ */
+final class SeedTables {
+  static final int[][] TAPS = {
+    null, null, {0, 1}, {0, 1}, {0, 1}, {0, 2}, {0, 1}, {0, 1}, {0, 2, 3, 4}, {0, 4}, {0, 3},
+    {0, 2}, {0, 1, 2, 8}, {0, 1, 2, 5}, {0, 1, 2, 12}, {0, 1}, {0, 1, 3, 12}, {0, 3}, {0, 7},
+    {0, 1, 2, 5}, {0, 3}, {0, 2}, {0, 1}, {0, 5}, {0, 1, 2, 7}
+  };
+
+  /** Seeds processed per chunk in the kernel; all per-chunk tables stay in L1/L2. */
+  static final int CHUNK = Integer.getInteger("kx.chunk", 512);
+
+  private static final double EPS32 = 0x1p-24;
+  private static final double EPS64 = 0x1p-53;
+
+  final int c, p, k, n, npad, nTri;
+  final int[] state; // state[o] = x[o], o < n
+  final float[] v; // v[m] = x[m mod n] - 2^(K-1), m < vlen
+  final float[][] a; // a[tri(k,j)][o], zero for o >= n
+  final float[] marg; // relative margin per position, 0 for o >= n
+  /** max over seeds and rows of the 1-norm of a pseudo-inverse row of U (u in [-1,1]). */
+  final double maxPinvRow1;
+  final double maxMarg;
+  /** Relative float32 margin above which a seed is handled by the float64 QR path instead. */
+  static final double BAD = 2e-4;
+  /** Positions of the ill-conditioned seeds (float64 path), their orthonormal bases and margins. */
+  final int nBad;
+  final int[] badPos;
+  final double[][] badQ; // badQ[i*P+j][idx], padded to a multiple of 4 with zeros
+  final double[] badMarg;
+  final double[] badQf; // see constructor: groups of 4 seeds, lane-interleaved
+
+  private static final ConcurrentHashMap<String, SeedTables> CACHE = new ConcurrentHashMap<>();
+
+  static SeedTables get(int c, int p, int k) {
+    return CACHE.computeIfAbsent(c + "/" + p + "/" + k, key -> new SeedTables(c, p, k));
+  }
+
+  static int[] taps(int k) {
+    if (k < 2 || k >= TAPS.length) throw new IllegalArgumentException("K out of range: " + k);
+    return TAPS[k];
+  }
+
+  static int next(int s, int k, int[] taps) {
+    int fb = 0;
+    for (int j : taps) fb ^= (s >>> j) & 1;
+    return (s >>> 1) | (fb << (k - 1));
+  }
+
+  static int tri(int kk, int j) {
+    return kk * (kk + 1) / 2 + j;
+  }
+
+  private SeedTables(int c, int p, int k) {
+    if (c < 1 || p < 1 || p > c) throw new IllegalArgumentException("bad C,P: " + c + "," + p);
+    this.c = c;
+    this.p = p;
+    this.k = k;
+    int[] tp = taps(k);
+    n = (1 << k) - 1;
+    npad = (n + 15) & ~15;
+    nTri = p * (p + 1) / 2;
+    state = new int[n];
+    int s = 1;
+    for (int o = 0; o < n; o++) {
+      state[o] = s;
+      s = next(s, k, tp);
+    }
+    if (s != 1) throw new IllegalStateException("LFSR not maximal for K=" + k);
+    int half = 1 << (k - 1);
+    int vlen = npad + CHUNK + 64 + c * p + 1;
+    v = new float[vlen];
+    for (int m = 0; m < vlen; m++) v[m] = state[m % n] - half;
+    a = new float[nTri][npad];
+    marg = new float[npad];
+    double hh = half - 1;
+    double[] g = new double[p * p];
+    double[] l = new double[p * p];
+    double[] ai = new double[p * p];
+    double maxRow = 0, mm = 0;
+    double sqrtC = Math.sqrt(c), sqrtP = Math.sqrt(p);
+    double beta = gamma(c, EPS32) * hh * sqrtC;
+    for (int o = 0; o < n; o++) {
+      java.util.Arrays.fill(g, 0);
+      for (int i = 0; i < c; i++)
+        for (int j = 0; j < p; j++) {
+          double vj = v[o + i * p + j + 1];
+          for (int jj = 0; jj <= j; jj++) g[j * p + jj] += vj * v[o + i * p + jj + 1];
+        }
+      double trG = 0;
+      for (int j = 0; j < p; j++) trG += g[j * p + j];
+      boolean ok = cholesky(g, l, p) && invLower(l, ai, p);
+      double alpha2 = 0;
+      if (ok) {
+        for (int kk = 0; kk < p; kk++)
+          for (int j = 0; j <= kk; j++) {
+            double x = ai[kk * p + j];
+            alpha2 += x * x;
+            a[tri(kk, j)][o] = (float) x;
+          }
+        ok = Double.isFinite(alpha2);
+      }
+      double m;
+      if (ok) {
+        double alpha = Math.sqrt(alpha2), fro = Math.sqrt(trG);
+        double eCh = 4.0 * (p + 1) * EPS64 * trG * alpha2; // >= P*eps64*cond(G), generous
+        double d =
+            alpha
+                * ((gamma(p, EPS32) + EPS32 + eCh) * (fro + sqrtP * beta) * (1 + EPS32)
+                    + sqrtP * beta);
+        m = margin(d, p);
+        // pseudo-inverse rows of U = V/H: pinv(U) = H * G^-1 V^T, G^-1 = A^T A
+        for (int jr = 0; jr < p; jr++) {
+          double row1 = 0;
+          for (int i = 0; i < c; i++) {
+            double sum = 0;
+            for (int jj = 0; jj < p; jj++) {
+              double ginv = 0;
+              for (int kk = Math.max(jr, jj); kk < p; kk++) ginv += ai[kk * p + jr] * ai[kk * p + jj];
+              sum += ginv * v[o + i * p + jj + 1];
+            }
+            row1 += Math.abs(sum) * hh;
+          }
+          maxRow = Math.max(maxRow, row1);
+        }
+      } else {
+        // singular (only possible for tiny K): no usable bound -> always a candidate
+        for (int t = 0; t < nTri; t++) a[t][o] = 0;
+        m = 1e30;
+        maxRow = Double.POSITIVE_INFINITY;
+      }
+      if (!(m < 1e30)) m = 1e30;
+      marg[o] = (float) (m * (1 + 1e-6));
+      mm = Math.max(mm, m);
+    }
+    maxPinvRow1 = maxRow;
+    maxMarg = mm;
+    int nb = 0;
+    for (int o = 0; o < n; o++) if (marg[o] > BAD) nb++;
+    nBad = nb;
+    int nbp = (nb + 7) & ~7;
+    badPos = new int[nbp];
+    badQ = new double[c * p][nbp];
+    badMarg = new double[nbp];
+    badQf = new double[nbp * c * p];
+    double[] vv = new double[c * p];
+    double[] qq = new double[c * p];
+    int bi = 0;
+    for (int o = 0; o < n; o++) {
+      if (!(marg[o] > BAD)) continue;
+      for (int t = 0; t < nTri; t++) a[t][o] = 0;
+      marg[o] = -Float.MAX_VALUE; // never passes the float32 scan
+      for (int m = 0; m < c * p; m++) vv[m] = v[o + m + 1];
+      double fro2 = 0;
+      for (double x : vv) fro2 += x * x;
+      // alpha >= 1/sigma_min(V) from the float64 Cholesky of G
+      java.util.Arrays.fill(g, 0);
+      for (int i = 0; i < c; i++)
+        for (int j = 0; j < p; j++)
+          for (int jj = 0; jj <= j; jj++) g[j * p + jj] += vv[i * p + j] * vv[i * p + jj];
+      double alpha2 = 0;
+      boolean ok = cholesky(g, l, p) && invLower(l, ai, p) && gramSchmidt2(vv, qq, c, p);
+      if (ok) for (double x : ai) alpha2 += x * x;
+      double m;
+      if (ok && Double.isFinite(alpha2)) {
+        // QR backward error ||dV|| <= 10*C*P*eps*||V||_F; subspace angle theta <= ||dV|| / sigma_min
+        double theta = 10.0 * c * p * EPS64 * Math.sqrt(fro2) * Math.sqrt(alpha2) * 2;
+        m = 1.5 * (2 * theta + theta * theta) + 1e-9;
+      } else m = 1e30;
+      badPos[bi] = o;
+      badMarg[bi] = m;
+      for (int t = 0; t < c * p; t++) badQ[t][bi] = ok ? qq[t] : 0;
+      // grouped by 4 seeds: badQf[((bi/4)*C*P + i*P + j)*4 + bi%4]
+      for (int t = 0; t < c * p; t++) badQf[((bi >> 2) * c * p + t) * 4 + (bi & 3)] = ok ? qq[t] : 0;
+      bi++;
+    }
+  }
+
+  /** Orthonormal basis of the columns of row-major C x P matrix v, Gram-Schmidt applied twice. */
+  static boolean gramSchmidt2(double[] v, double[] q, int c, int p) {
+    System.arraycopy(v, 0, q, 0, c * p);
+    for (int j = 0; j < p; j++) {
+      for (int pass = 0; pass < 2; pass++)
+        for (int jj = 0; jj < j; jj++) {
+          double d = 0;
+          for (int i = 0; i < c; i++) d += q[i * p + jj] * q[i * p + j];
+          for (int i = 0; i < c; i++) q[i * p + j] -= d * q[i * p + jj];
+        }
+      double nn = 0;
+      for (int i = 0; i < c; i++) nn += q[i * p + j] * q[i * p + j];
+      if (!(nn > 0)) return false;
+      double inv = 1 / Math.sqrt(nn);
+      for (int i = 0; i < c; i++) q[i * p + j] *= inv;
+      // one more pass for safety after normalisation
+      for (int jj = 0; jj < j; jj++) {
+        double d = 0;
+        for (int i = 0; i < c; i++) d += q[i * p + jj] * q[i * p + j];
+        for (int i = 0; i < c; i++) q[i * p + j] -= d * q[i * p + jj];
+      }
+      nn = 0;
+      for (int i = 0; i < c; i++) nn += q[i * p + j] * q[i * p + j];
+      inv = 1 / Math.sqrt(nn);
+      for (int i = 0; i < c; i++) q[i * p + j] *= inv;
+    }
+    return true;
+  }
+
+  /**
+   * Relative bound on |f_hat - f| / ||w||^2 given d = bound on ||y_hat - y|| / ||w|| (y = L^-1 b,
+   * ||y|| <= ||w|| as a projection): |f_hat - f| <= (2d + d^2) + gamma_P (1+d)^2, times 1.5 for
+   * safety, plus 1e-6 which covers the float rounding of the test value {@code f + marg*W2} and of
+   * the float64 comparison.
+   */
+  static double margin(double d, int p) {
+    return 1.5 * ((2 * d + d * d) + gamma(p + 1, EPS32) * (1 + d) * (1 + d)) + 1e-6;
+  }
+
+  static double gamma(int nn, double eps) {
+    return nn * eps / (1 - nn * eps);
+  }
+
+  /** Lower Cholesky of symmetric g (lower part used). */
+  static boolean cholesky(double[] g, double[] l, int p) {
+    java.util.Arrays.fill(l, 0);
+    for (int j = 0; j < p; j++) {
+      double d = g[j * p + j];
+      for (int t = 0; t < j; t++) d -= l[j * p + t] * l[j * p + t];
+      if (!(d > 0)) return false;
+      double ljj = Math.sqrt(d);
+      l[j * p + j] = ljj;
+      for (int i = j + 1; i < p; i++) {
+        double s = g[i * p + j];
+        for (int t = 0; t < j; t++) s -= l[i * p + t] * l[j * p + t];
+        l[i * p + j] = s / ljj;
+      }
+    }
+    return true;
+  }
+
+  /** Inverse of lower-triangular l into ai. */
+  static boolean invLower(double[] l, double[] ai, int p) {
+    java.util.Arrays.fill(ai, 0);
+    for (int j = 0; j < p; j++) {
+      ai[j * p + j] = 1 / l[j * p + j];
+      for (int i = j + 1; i < p; i++) {
+        double s = 0;
+        for (int t = j; t < i; t++) s -= l[i * p + t] * ai[t * p + j];
+        ai[i * p + j] = s / l[i * p + i];
+      }
+    }
+    return true;
+  }
+
+  /** Solves G t = b (G symmetric positive definite, lower part) by Cholesky; zeros if singular. */
+  static double[] choleskySolve(double[] g, double[] b, int p) {
+    double[] l = new double[p * p];
+    double[] t = new double[p];
+    if (!cholesky(g, l, p)) return t;
+    double[] y = new double[p];
+    for (int i = 0; i < p; i++) {
+      double s = b[i];
+      for (int j = 0; j < i; j++) s -= l[i * p + j] * y[j];
+      y[i] = s / l[i * p + i];
+    }
+    for (int i = p - 1; i >= 0; i--) {
+      double s = y[i];
+      for (int j = i + 1; j < p; j++) s -= l[j * p + i] * t[j];
+      t[i] = s / l[i * p + i];
+    }
+    return t;
+  }
+}

@@ -1,0 +1,114 @@
+package org.seedlm.pipeline.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.SeedChoice;
+import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.SeedLmParams;
+
+class FastSeedSearchTest {
+
+  static float[] blocks(String kind, int c, int nb, long seed) {
+    Random r = new Random(seed);
+    float[] w = new float[c * nb];
+    for (int i = 0; i < w.length; i++) {
+      double g = r.nextGaussian();
+      switch (kind) {
+        case "gauss": w[i] = (float) g; break;
+        case "gauss-small": w[i] = (float) (0.02 * g); break;
+        case "student3": {
+          double chi = 0;
+          for (int t = 0; t < 3; t++) { double z = r.nextGaussian(); chi += z * z; }
+          w[i] = (float) (g / Math.sqrt(chi / 3));
+          break;
+        }
+        case "cauchy": w[i] = (float) Math.tan(Math.PI * (r.nextDouble() - 0.5)); break;
+        case "outlier": w[i] = (float) (i % c == 3 ? 50 * g : 0.01 * g); break;
+        case "zero": w[i] = 0; break;
+        case "const": w[i] = 0.37f; break;
+        case "tiny": w[i] = (float) (1e-30 * g); break;
+        case "huge": w[i] = (float) (1e30 * g); break;
+        case "mixed-scale": w[i] = (float) (i % c == 0 ? 1e30 * g : 1e-30 * g); break;
+        case "small-e": w[i] = (float) (1e-3 * g); break;
+        default: throw new IllegalArgumentException(kind);
+      }
+    }
+    return w;
+  }
+
+  static void check(int c, int p, int k, String kind, int nb, int bits, int threads) {
+    check(c, p, k, kind, nb, bits, threads, FastSeedSearch.DEFAULT_CANDIDATES);
+  }
+
+  static void check(int c, int p, int k, String kind, int nb, int bits, int threads, int cands) {
+    float[] w = blocks(kind, c, nb, kind.hashCode() * 31L + c);
+    SeedLmCodec ref = new SeedLmCodec(new SeedLmParams(c, p, k));
+    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, null, cands);
+    FastSeedSearch.Result res = fs.search(w, 0, nb);
+    ExactScorer sc = RefScorers.forParams(c, p, k);
+    for (int b = 0; b < nb; b++) {
+      SeedChoice want = ref.searchRef(w, b * c);
+      String msg = kind + " C=" + c + " P=" + p + " K=" + k + " bits=" + bits + " block " + b;
+      assertEquals(want.err(), res.err[b], 0.0, msg);
+      // the reference keeps the smallest seed on exact ties, and so must the kernel
+      assertEquals(want.seed(), res.seed[b], msg);
+      assertEquals(want.exponent(), res.exp[b], msg);
+      for (int j = 0; j < p; j++) assertEquals(want.q(j), res.q[b * p + j], msg);
+      // the allocation-free replica of the reference scorer is bit-identical
+      double[] wd = new double[c];
+      for (int i = 0; i < c; i++) wd[i] = w[b * c + i];
+      int[] q = new int[p];
+      int[] e = new int[1];
+      for (int s : new int[] {1, want.seed(), (1 << k) - 1, 1 + (b * 7919) % ((1 << k) - 1)}) {
+        double got = sc.error(w, b * c, s, q, 0, e);
+        assertEquals(ref.quantizedError(wd, 0, s), got, 0.0, msg + " seed " + s);
+        SeedChoice ch = ref.choice(wd, 0, s);
+        assertEquals(ch.exponent(), e[0], msg);
+        for (int j = 0; j < p; j++) assertEquals(ch.q(j), q[j], msg);
+      }
+    }
+  }
+
+  static final String[] KINDS = {
+    "gauss", "gauss-small", "student3", "cauchy", "outlier", "zero", "const", "tiny", "huge",
+    "mixed-scale", "small-e"
+  };
+
+  @Test
+  void smallKManyBlocksVectorAndScalar() {
+    for (int bits : new int[] {256, 0})
+      for (String kind : KINDS) {
+        check(8, 3, 8, kind, 200, bits, 2);
+        check(12, 4, 8, kind, 100, bits, 1);
+        check(6, 2, 10, kind, 50, bits, 2);
+        check(5, 3, 6, kind, 50, bits, 1);
+      }
+  }
+
+  @Test
+  void secondPassWithFewCandidates() {
+    for (int bits : new int[] {256, 0})
+      for (String kind : new String[] {"gauss", "cauchy", "small-e", "outlier"}) {
+        check(8, 3, 8, kind, 100, bits, 2, 1);
+        check(12, 4, 10, kind, 40, bits, 1, 2);
+      }
+    check(8, 3, 16, "gauss", 2, 256, 1, 1);
+    check(12, 4, 16, "gauss", 2, 0, 1, 1);
+  }
+
+  @Test
+  void fourBitK16() {
+    for (String kind : KINDS) check(8, 3, 16, kind, 3, 256, 2);
+    check(8, 3, 16, "gauss", 3, 0, 1);
+    check(8, 3, 16, "cauchy", 2, 0, 1);
+  }
+
+  @Test
+  void threeBitK16() {
+    for (String kind : KINDS) check(12, 4, 16, kind, 2, 256, 2);
+    check(12, 4, 16, "gauss", 2, 0, 1);
+    check(12, 4, 16, "outlier", 2, 0, 1);
+  }
+}
