@@ -39,7 +39,7 @@ final class Compare implements Callable<Integer> {
     List<String> names = codecs.isEmpty() ? Codecs.standardNames() : codecs;
     List<BlockCodec> list = new ArrayList<>();
     for (String n : names) {
-      list.add(Kernels.provider(kernel).codec(n));
+      list.add(Kernels.provider(kernel, Runtime.getRuntime().availableProcessors()).codec(n));
     }
     try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
       List<CodecComparison.Row> rows = CodecComparison.compare(ck, tensor, list, maxWeights);
