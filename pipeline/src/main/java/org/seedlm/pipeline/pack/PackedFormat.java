@@ -52,11 +52,7 @@ public final class PackedFormat {
 
     /** Number of weights of the original tensor. */
     public long numel() {
-      long n = 1;
-      for (long d : shape) {
-        n = Math.multiplyExact(n, d);
-      }
-      return n;
+      return org.seedlm.pipeline.safetensors.TensorInfo.numel(shape);
     }
 
     /** Exact packed size in bytes. */

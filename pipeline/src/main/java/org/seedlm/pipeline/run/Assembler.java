@@ -26,6 +26,7 @@ import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.safetensors.DType;
 import org.seedlm.pipeline.safetensors.SafetensorsFile;
 import org.seedlm.pipeline.safetensors.SafetensorsWriter;
+import org.seedlm.pipeline.safetensors.TensorInfo;
 
 /**
  * Assembles the packed model of a complete run into {@code packed/}: the quantized tensors from
@@ -80,11 +81,7 @@ public final class Assembler {
       sizes.put(t.name() + PackedFormat.PACKED_SUFFIX, codec.packedBytes(t.numBlocks()));
     }
     for (Plan.KeptTensor k : plan.kept()) {
-      long numel = 1;
-      for (long d : k.shape()) {
-        numel = Math.multiplyExact(numel, d);
-      }
-      sizes.put(k.name(), numel * DType.parse(k.dtype()).size());
+      sizes.put(k.name(), TensorInfo.numel(k.shape()) * DType.parse(k.dtype()).size());
     }
     List<List<String>> groups = new ArrayList<>();
     List<Long> bytes = new ArrayList<>();

@@ -29,11 +29,7 @@ public record PlannedTensor(String name, String shard, String dtype, long[] shap
 
   /** Number of weights: the product of the shape. */
   public long numel() {
-    long n = 1;
-    for (long d : shape) {
-      n = Math.multiplyExact(n, d);
-    }
-    return n;
+    return org.seedlm.pipeline.safetensors.TensorInfo.numel(shape);
   }
 
   @Override

@@ -19,6 +19,11 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
 
   /** Number of elements: the product of the shape (1 for a scalar); overflow-checked. */
   public long numel() {
+    return numel(shape);
+  }
+
+  /** The product of a shape (1 for a scalar), overflow-checked. */
+  public static long numel(long[] shape) {
     long n = 1;
     for (long d : shape) {
       n = Math.multiplyExact(n, d);
