@@ -36,6 +36,7 @@ public final class FastSeedSearch {
   static final int TB = 16;
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
+  static final boolean PAIRS = !Boolean.getBoolean("kx.nopairs");
   static final boolean NOBAD = Boolean.getBoolean("kx.nobad");
   static final boolean NOSCAN = Boolean.getBoolean("kx.noscan");
   static final boolean NOCORR = Boolean.getBoolean("kx.nocorr");
@@ -169,7 +170,7 @@ public final class FastSeedSearch {
 
   /** First t in [t, len) (step VL) whose 8 seeds have some fu > th, or len. P = 3. */
   static int scan3(float[] cb, float[] a0, float[] a1, float[] a2, float[] a3, float[] a4,
-      float[] a5, float[] mg, int o0, int t, int len, float w2f, float th) {
+      float[] a5, float[] mg, int o0, int t, int len, float w2f, float th, float[] out) {
     FloatVector w2 = FloatVector.broadcast(S, w2f);
     FloatVector thv = FloatVector.broadcast(S, th);
     for (; t < len; t += VL) {
@@ -187,13 +188,105 @@ public final class FastSeedSearch {
       f = y1.fma(y1, f);
       f = y2.fma(y2, f);
       FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) {
+        fu.intoArray(out, 0);
+        return t;
+      }
+    }
+    return len;
+  }
+
+  /**
+   * Two blocks at once (cb, cc), sharing the table loads. Returns the first t where either block
+   * has a lane above its threshold (both fu vectors stored), or len.
+   */
+  static int scan3x2(float[] cb, float[] cc, float[] a0, float[] a1, float[] a2, float[] a3,
+      float[] a4, float[] a5, float[] mg, int o0, int t, int len, float w2b, float thb, float w2c,
+      float thc, float[] outB, float[] outC) {
+    FloatVector w2 = FloatVector.broadcast(S, w2b), w2x = FloatVector.broadcast(S, w2c);
+    FloatVector thv = FloatVector.broadcast(S, thb), thx = FloatVector.broadcast(S, thc);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector x0 = FloatVector.fromArray(S, a0, o);
+      FloatVector x1 = FloatVector.fromArray(S, a1, o);
+      FloatVector x2 = FloatVector.fromArray(S, a2, o);
+      FloatVector x3 = FloatVector.fromArray(S, a3, o);
+      FloatVector x4 = FloatVector.fromArray(S, a4, o);
+      FloatVector x5 = FloatVector.fromArray(S, a5, o);
+      FloatVector m = FloatVector.fromArray(S, mg, o);
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector y0 = x0.mul(b0);
+      FloatVector y1 = x2.fma(b1, x1.mul(b0));
+      FloatVector y2 = x5.fma(b2, x4.fma(b1, x3.mul(b0)));
+      FloatVector fu = m.fma(w2, y2.fma(y2, y1.fma(y1, y0.mul(y0))));
+      FloatVector c0 = FloatVector.fromArray(S, cc, t);
+      FloatVector c1 = FloatVector.fromArray(S, cc, t + 1);
+      FloatVector c2 = FloatVector.fromArray(S, cc, t + 2);
+      FloatVector z0 = x0.mul(c0);
+      FloatVector z1 = x2.fma(c1, x1.mul(c0));
+      FloatVector z2 = x5.fma(c2, x4.fma(c1, x3.mul(c0)));
+      FloatVector fx = m.fma(w2x, z2.fma(z2, z1.fma(z1, z0.mul(z0))));
+      if (fu.compare(VectorOperators.GT, thv).or(fx.compare(VectorOperators.GT, thx)).anyTrue()) {
+        fu.intoArray(outB, 0);
+        fx.intoArray(outC, 0);
+        return t;
+      }
+    }
+    return len;
+  }
+
+  /** As {@link #scan3x2} for P = 4. */
+  static int scan4x2(float[] cb, float[] cc, float[][] a, float[] mg, int o0, int t, int len,
+      float w2b, float thb, float w2c, float thc, float[] outB, float[] outC) {
+    float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
+    float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9];
+    FloatVector w2 = FloatVector.broadcast(S, w2b), w2x = FloatVector.broadcast(S, w2c);
+    FloatVector thv = FloatVector.broadcast(S, thb), thx = FloatVector.broadcast(S, thc);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector x0 = FloatVector.fromArray(S, a0, o);
+      FloatVector x1 = FloatVector.fromArray(S, a1, o);
+      FloatVector x2 = FloatVector.fromArray(S, a2, o);
+      FloatVector x3 = FloatVector.fromArray(S, a3, o);
+      FloatVector x4 = FloatVector.fromArray(S, a4, o);
+      FloatVector x5 = FloatVector.fromArray(S, a5, o);
+      FloatVector x6 = FloatVector.fromArray(S, a6, o);
+      FloatVector x7 = FloatVector.fromArray(S, a7, o);
+      FloatVector x8 = FloatVector.fromArray(S, a8, o);
+      FloatVector x9 = FloatVector.fromArray(S, a9, o);
+      FloatVector m = FloatVector.fromArray(S, mg, o);
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector b3 = FloatVector.fromArray(S, cb, t + 3);
+      FloatVector y0 = x0.mul(b0);
+      FloatVector y1 = x2.fma(b1, x1.mul(b0));
+      FloatVector y2 = x5.fma(b2, x4.fma(b1, x3.mul(b0)));
+      FloatVector y3 = x9.fma(b3, x8.fma(b2, x7.fma(b1, x6.mul(b0))));
+      FloatVector fu = m.fma(w2, y3.fma(y3, y2.fma(y2, y1.fma(y1, y0.mul(y0)))));
+      FloatVector c0 = FloatVector.fromArray(S, cc, t);
+      FloatVector c1 = FloatVector.fromArray(S, cc, t + 1);
+      FloatVector c2 = FloatVector.fromArray(S, cc, t + 2);
+      FloatVector c3 = FloatVector.fromArray(S, cc, t + 3);
+      FloatVector z0 = x0.mul(c0);
+      FloatVector z1 = x2.fma(c1, x1.mul(c0));
+      FloatVector z2 = x5.fma(c2, x4.fma(c1, x3.mul(c0)));
+      FloatVector z3 = x9.fma(c3, x8.fma(c2, x7.fma(c1, x6.mul(c0))));
+      FloatVector fx = m.fma(w2x, z3.fma(z3, z2.fma(z2, z1.fma(z1, z0.mul(z0)))));
+      if (fu.compare(VectorOperators.GT, thv).or(fx.compare(VectorOperators.GT, thx)).anyTrue()) {
+        fu.intoArray(outB, 0);
+        fx.intoArray(outC, 0);
+        return t;
+      }
     }
     return len;
   }
 
   /** As {@link #scan3} for P = 4. */
-  static int scan4(float[] cb, float[][] a, float[] mg, int o0, int t, int len, float w2f, float th) {
+  static int scan4(float[] cb, float[][] a, float[] mg, int o0, int t, int len, float w2f, float th,
+      float[] out) {
     float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
     float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9];
     FloatVector w2 = FloatVector.broadcast(S, w2f);
@@ -219,7 +312,10 @@ public final class FastSeedSearch {
       f = y2.fma(y2, f);
       f = y3.fma(y3, f);
       FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) {
+        fu.intoArray(out, 0);
+        return t;
+      }
     }
     return len;
   }
@@ -233,14 +329,14 @@ public final class FastSeedSearch {
     for (int t = 0; t < end; t += VL) {
       int m = base + t;
       FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
-      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      FloatVector ac2 = FloatVector.fromArray(S, v, m + p).mul(w1);
       acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
-      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, ac2);
       acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
-      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, ac2);
       acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
-      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
-      acc.intoArray(cb, t);
+      ac2 = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, ac2);
+      acc.add(ac2).intoArray(cb, t);
     }
   }
 
@@ -255,18 +351,18 @@ public final class FastSeedSearch {
     for (int t = 0; t < end; t += VL) {
       int m = base + t;
       FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
-      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      FloatVector ac2 = FloatVector.fromArray(S, v, m + p).mul(w1);
       acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
-      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, ac2);
       acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
-      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, ac2);
       acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
-      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, ac2);
       acc = FloatVector.fromArray(S, v, m + 8 * p).fma(w8, acc);
-      acc = FloatVector.fromArray(S, v, m + 9 * p).fma(w9, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 9 * p).fma(w9, ac2);
       acc = FloatVector.fromArray(S, v, m + 10 * p).fma(w10, acc);
-      acc = FloatVector.fromArray(S, v, m + 11 * p).fma(w11, acc);
-      acc.intoArray(cb, t);
+      ac2 = FloatVector.fromArray(S, v, m + 11 * p).fma(w11, ac2);
+      acc.add(ac2).intoArray(cb, t);
     }
   }
 
@@ -284,6 +380,8 @@ public final class FastSeedSearch {
     final int[] hmin = new int[TB];
     final float[] thr = new float[TB];
     final float[] tmp = new float[VL];
+    final float[] tmp2 = new float[VL];
+    final float[] cbuf2 = new float[SeedTables.CHUNK + 2 * VL + p + 8];
     final double[] wd = new double[c];
     final int[] eOut = new int[1];
     final int[] qTmp = new int[p];
@@ -313,10 +411,23 @@ public final class FastSeedSearch {
       int npad = tb.npad;
       for (int o0 = 0; o0 < npad; o0 += SeedTables.CHUNK) {
         int len = Math.min(SeedTables.CHUNK, npad - o0);
+        int pend = -1; // an active block waiting for a partner
         for (int b = 0; b < nb; b++) {
           if (!active[b]) continue;
-          scanChunk(b, o0, len);
+          if (!vector || (p != 3 && p != 4) || !PAIRS) {
+            scanChunk(b, o0, len);
+            continue;
+          }
+          if (pend < 0) {
+            pend = b;
+            continue;
+          }
+          corrVecInto(pend, o0, len, cbuf);
+          corrVecInto(b, o0, len, cbuf2);
+          scanPair(pend, b, o0, len);
+          pend = -1;
         }
+        if (pend >= 0) scanChunk(pend, o0, len);
       }
       // ill-conditioned seeds last: the thresholds are high by then, so few heap insertions
       for (int b = 0; b < nb; b++) if (active[b] && !NOBAD) badScan(b, null);
@@ -403,7 +514,27 @@ public final class FastSeedSearch {
       if (fl > thr[b]) insert(b, fl, o);
     }
 
+    void scanPair(int b, int b2, int o0, int len) {
+      float[][] a = tb.a;
+      int t = 0;
+      while (true) {
+        t = p == 3
+            ? scan3x2(cbuf, cbuf2, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len,
+                w2f[b], thr[b], w2f[b2], thr[b2], tmp, tmp2)
+            : scan4x2(cbuf, cbuf2, a, tb.marg, o0, t, len, w2f[b], thr[b], w2f[b2], thr[b2], tmp, tmp2);
+        if (t >= len) return;
+        slow(b, o0 + t);
+        System.arraycopy(tmp2, 0, tmp, 0, VL);
+        slow(b2, o0 + t);
+        t += VL;
+      }
+    }
+
     void corrVec(int b, int o0, int len) {
+      corrVecInto(b, o0, len, cbuf);
+    }
+
+    void corrVecInto(int b, int o0, int len, float[] cbuf) {
       float[] v = tb.v;
       int base = o0 + 1;
       int end = len + p - 1;
@@ -436,8 +567,8 @@ public final class FastSeedSearch {
     void scanVec3(int b, int o0, int len) {
       float[][] a = tb.a;
       int t = 0;
-      while ((t = scan3(cbuf, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
-        slowScalar(b, o0, t);
+      while ((t = scan3(cbuf, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len, w2f[b], thr[b], tmp)) < len) {
+        slow(b, o0 + t);
         t += VL;
       }
     }
@@ -445,8 +576,8 @@ public final class FastSeedSearch {
     void scanVec4(int b, int o0, int len) {
       float[][] a = tb.a;
       int t = 0;
-      while ((t = scan4(cbuf, a, tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
-        slowScalar(b, o0, t);
+      while ((t = scan4(cbuf, a, tb.marg, o0, t, len, w2f[b], thr[b], tmp)) < len) {
+        slow(b, o0 + t);
         t += VL;
       }
     }
