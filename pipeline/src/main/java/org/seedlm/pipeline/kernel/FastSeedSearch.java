@@ -36,10 +36,8 @@ public final class FastSeedSearch {
   static final int TB = 16;
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
-  static final boolean PAIRS = !Boolean.getBoolean("kx.nopairs");
-  static final boolean NOBAD = Boolean.getBoolean("kx.nobad");
-  static final boolean NOSCAN = Boolean.getBoolean("kx.noscan");
-  static final boolean NOCORR = Boolean.getBoolean("kx.nocorr");
+  /** Scan two blocks per pass (shared table loads); {@code -Dseedlm.kernel.pairs=false} to disable. */
+  static final boolean PAIRS = !"false".equals(System.getProperty("seedlm.kernel.pairs"));
 
   /** Per-block search result. {@code q} holds P mantissas per block. */
   public static final class Result {
@@ -394,8 +392,7 @@ public final class FastSeedSearch {
 
     void scanChunk(int b, int o0, int len) {
       if (vector) {
-        if (!NOCORR) corrVec(b, o0, len);
-        if (NOSCAN) return;
+        corrVec(b, o0, len);
         if (p == 3) scanVec3(b, o0, len);
         else if (p == 4) scanVec4(b, o0, len);
         else scanVecGen(b, o0, len);
@@ -430,8 +427,7 @@ public final class FastSeedSearch {
         if (pend >= 0) scanChunk(pend, o0, len);
       }
       // ill-conditioned seeds last: the thresholds are high by then, so few heap insertions
-      for (int b = 0; b < nb; b++) if (active[b] && !NOBAD) badScan(b, null);
-      if (NOSCAN) return;
+      for (int b = 0; b < nb; b++) if (active[b]) badScan(b, null);
       for (int b = 0; b < nb; b++) if (active[b]) finish(w, off + (b0 + b) * c, b, r, b0 + b);
     }
 

@@ -24,7 +24,7 @@ final class SeedTables {
   };
 
   /** Seeds processed per chunk in the kernel; all per-chunk tables stay in L1/L2. */
-  static final int CHUNK = Integer.getInteger("kx.chunk", 512);
+  static final int CHUNK = Integer.getInteger("seedlm.kernel.chunk", 512);
 
   private static final double EPS32 = 0x1p-24;
   private static final double EPS64 = 0x1p-53;
