@@ -459,43 +459,43 @@ public final class FastSeedSearch {
       thr[b] = Float.NEGATIVE_INFINITY;
     }
 
-    /** Float64 upper bounds fu for the ill-conditioned seeds; into the heap, or into lbAll. */
-    void badScan(int b, double[] lbAll) {
+    /**
+     * Ill-conditioned seeds: {@code ||Q^T w||^2} with Q an orthonormal basis of U(s) (float64
+     * Gram-Schmidt, stored in float32), whose error does not grow with the conditioning of U.
+     */
+    void badScan(int b, double[] unused) {
       int nBad = tb.nBad;
       if (nBad == 0) return;
-      double[] q = tb.badQf;
-      double[] bm = tb.badMarg;
+      float[][] q = tb.badQs;
+      float[] bm = tb.badMargS;
       int wb = b * c;
-      double w2 = w2d[b];
-      double[] wd = this.wd;
-      for (int i = 0; i < c; i++) wd[i] = ws[wb + i];
-      int cp = c * p;
-      double th = lbAll != null ? Double.NEGATIVE_INFINITY : thr[b];
-      for (int g = 0; g * 4 < nBad; g++) {
-        int base = g * cp * 4;
-        double f0 = 0, f1 = 0, f2 = 0, f3 = 0;
-        for (int j = 0; j < p; j++) {
-          double y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-          for (int i = 0; i < c; i++) {
-            int x = base + (i * p + j) * 4;
-            double wi = wd[i];
-            y0 = Math.fma(q[x], wi, y0);
-            y1 = Math.fma(q[x + 1], wi, y1);
-            y2 = Math.fma(q[x + 2], wi, y2);
-            y3 = Math.fma(q[x + 3], wi, y3);
+      float w2 = w2f[b];
+      if (vector && VL == 8 && c * p <= 64) {
+        int nb16 = (nBad + 15) & ~15;
+        for (int g = 0; g < nb16; g += VL) {
+          FloatVector f = FloatVector.zero(S);
+          for (int j = 0; j < p; j++) {
+            FloatVector y = FloatVector.fromArray(S, q[j], g).mul(ws[wb]);
+            for (int i = 1; i < c; i++)
+              y = FloatVector.fromArray(S, q[i * p + j], g).fma(FloatVector.broadcast(S, ws[wb + i]), y);
+            f = y.fma(y, f);
           }
-          f0 = Math.fma(y0, y0, f0);
-          f1 = Math.fma(y1, y1, f1);
-          f2 = Math.fma(y2, y2, f2);
-          f3 = Math.fma(y3, y3, f3);
+          FloatVector fu = FloatVector.fromArray(S, bm, g).fma(FloatVector.broadcast(S, w2), f);
+          fu.intoArray(tmp, 0);
+          for (int l = 0; l < VL; l++)
+            if (tmp[l] > thr[b] && g + l < nBad) insert(b, tmp[l], tb.badPos[g + l]);
         }
-        int bi = g * 4;
-        double u0 = Math.fma(bm[bi], w2, f0), u1 = Math.fma(bm[bi + 1], w2, f1);
-        double u2 = Math.fma(bm[bi + 2], w2, f2), u3 = Math.fma(bm[bi + 3], w2, f3);
-        if (u0 > th && bi < nBad) { offerBad(b, u0, bi, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u1 > th && bi + 1 < nBad) { offerBad(b, u1, bi + 1, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u2 > th && bi + 2 < nBad) { offerBad(b, u2, bi + 2, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u3 > th && bi + 3 < nBad) { offerBad(b, u3, bi + 3, lbAll); th = lbAll != null ? th : thr[b]; }
+        return;
+      }
+      for (int bi = 0; bi < nBad; bi++) {
+        float f = 0;
+        for (int j = 0; j < p; j++) {
+          float y = q[j][bi] * ws[wb];
+          for (int i = 1; i < c; i++) y = Math.fma(q[i * p + j][bi], ws[wb + i], y);
+          f = Math.fma(y, y, f);
+        }
+        float fu = Math.fma(bm[bi], w2, f);
+        if (fu > thr[b]) insert(b, fu, tb.badPos[bi]);
       }
     }
 
