@@ -37,6 +37,7 @@ public final class FastSeedSearch {
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
   /** Scan two blocks per pass (shared table loads); {@code -Dseedlm.kernel.pairs=false} to disable. */
+  static final boolean WARM_START = !"false".equals(System.getProperty("seedlm.kernel.warmStart"));
   static final boolean PAIRS = !"false".equals(System.getProperty("seedlm.kernel.pairs"));
 
   /** Per-block search result. {@code q} holds P mantissas per block. */
@@ -377,6 +378,9 @@ public final class FastSeedSearch {
     final int[] hcnt = new int[TB];
     final int[] hmin = new int[TB];
     final float[] thr = new float[TB];
+    final float[] thr0 = new float[TB];
+    final double[] recent = {2, 2, 2, 2};
+    int nRecent;
     final float[] tmp = new float[VL];
     final float[] tmp2 = new float[VL];
     final float[] cbuf2 = new float[SeedTables.CHUNK + 2 * VL + p + 8];
@@ -456,7 +460,15 @@ public final class FastSeedSearch {
       w2d[b] = s2;
       w2f[b] = (float) s2;
       hcnt[b] = 0;
-      thr[b] = Float.NEGATIVE_INFINITY;
+      // Starting threshold from the recent blocks of this worker (performance only: seeds below it
+      // are excluded exactly like seeds below the heap minimum, and finish() checks it).
+      double rmin = Double.POSITIVE_INFINITY;
+      for (double x : recent) rmin = Math.min(rmin, x);
+      if (WARM_START && rmin < 1 && rmin > 0) {
+        thr0[b] = (float) (s2 * (1 - 3 * (1 - rmin)));
+        if (!(thr0[b] > 0)) thr0[b] = Float.NEGATIVE_INFINITY;
+      } else thr0[b] = Float.NEGATIVE_INFINITY;
+      thr[b] = thr0[b];
     }
 
     /**
@@ -713,7 +725,9 @@ public final class FastSeedSearch {
           bestSeed = seed;
         }
       }
-      if (!stopped && cnt == M && !(lb(b, thr[b]) > best)) {
+      if (hcnt[b] == M) recent[nRecent++ & 3] = thr[b] / w2d[b];
+      boolean partial = cnt == M || thr0[b] > Float.NEGATIVE_INFINITY;
+      if (!stopped && partial && !(lb(b, thr[b]) > best)) {
         fallbacks++;
         // second pass (same kernels) collecting every seed with LB <= best
         double sb = Math.scalb(best, 2 * kscale[b]);
