@@ -9,20 +9,41 @@ import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
- * Exact SeedLM seed search, fast path.
+ * Exact SeedLM seed search, fast path. Returns, for every block, exactly the reference's result
+ * ({@code SeedLmCodec.searchRef}): the seed with the smallest quantized error, ties to the smallest
+ * seed, with the reference's e, q and error (==).
  *
- * <p>Phase 1 (float32, SIMD over 8 consecutive cycle positions): for every seed compute the
- * projection energy {@code f(s) = b^T G^-1 b = ||L^-1 b||^2} with {@code b_j(o) = c(o+j+1)},
- * {@code c(m) = sum_i v[m+i*P] w_i} (strided correlation shared by neighbouring seeds), and the
- * upper bound {@code fu(s) = f(s) + marg(s) ||w||^2} of the exact {@code f}. So {@code LB(s) =
- * ||w||^2 - fu(s)} is a rigorous lower bound of the least-squares residual, hence of the quantized
- * error. Each block keeps the M seeds with the largest fu.
+ * <p><b>Phase 1</b> (float32, SIMD over 8 consecutive cycle positions, two blocks per pass, tables
+ * read in chunks of 512 seeds per tile of 16 blocks). Each block is first scaled by a power of two
+ * so that max|w| is in [1, 2) (exact). For the seed at cycle position o, {@code b_j(o) = c(o+j+1)}
+ * with {@code c(m) = sum_i v[m+i*P] w_i} (integer-valued centred states v, exact in float32; one
+ * strided correlation shared by all seeds, C FMAs per seed), and {@code f = ||L^-1 b||^2 = b^T G^-1
+ * b} (P(P+1)/2 + P FMAs), the energy of the projection of w onto span U(s). {@code fu = f + marg(o)
+ * ||w||^2} is a rigorous upper bound of the exact f: {@code marg(o)} is a per-seed bound on the
+ * float32 rounding of c, of L^-1 (float64 Cholesky rounded to float32, including the float64
+ * factorization error via a condition-number bound), of y and of f, times 1.5, plus 1e-6 for the
+ * rounding of the test itself (see {@code SeedTables}; {@code MarginTest} checks it on every K=16
+ * seed, the bound is used to at most 6%). Seeds whose bound would exceed 2e-4 (511 nearly singular
+ * windows for K=16) use an orthonormal basis Q instead ({@code f = ||Q^T w||^2}, Q from float64
+ * Gram-Schmidt stored in float32), whose error does not grow with the conditioning.
  *
- * <p>Phase 2 (float64, exact): candidates in increasing LB are scored with the reference's own
- * per-seed scorer while {@code LB <= best}; every seed with a smaller or equal error must have
- * {@code LB <= best} so it is scored, ties go to the smaller seed. If the M candidates run out
- * before the stopping rule proves the rest irrelevant, all seeds are rescanned (scalar) collecting
- * every seed with {@code LB <= best}.
+ * <p>So {@code LB(s) = ||w||^2 - fu(s)} (minus 1e-30 for underflow of the scaled weights, scaled
+ * back exactly) is <= the least-squares residual r(s) <= err(s) for any quantized coefficients,
+ * including the reference's float64 error up to its own rounding (far below the 1e-6 slack). Each
+ * block keeps the M = 16 seeds with the largest fu (threshold = their minimum, optionally started
+ * from the recent blocks' level).
+ *
+ * <p><b>Phase 2</b> (exact): candidates in increasing LB are scored with a bit-for-bit replica of
+ * the reference's per-seed scorer while {@code LB <= best}; a seed with error <= best must have LB
+ * <= best, so every possible winner or tie is scored, and ties go to the smaller seed. Seeds not
+ * kept have fu <= threshold; if {@code LB(threshold) > best} they cannot win or tie. Otherwise a
+ * second pass with the same kernels collects every seed with {@code LB <= best} and scores them.
+ * Blocks whose coefficients quantize to 0 for every seed (|t_j| <= max|w| * max row-sum of the
+ * reference pseudo-inverses < 2^-9, e.g. zero or 1e-30 blocks) have equal errors at all seeds, so
+ * seed 1 is returned directly.
+ *
+ * <p>{@code vectorBitSize == 0} (or {@code -Dseedlm.vectorBitSize=0}) runs the same algorithm in
+ * plain scalar Java.
  */
 public final class FastSeedSearch {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
