@@ -54,7 +54,7 @@ public final class FastSeedSearch {
   /** Candidates kept per block in the first pass (fewer: cheaper pass, more second passes). */
   private final int M;
   /** Blocks per tile (tables of a chunk are read once per tile). */
-  static final int TB = 16;
+  static final int TB = Integer.getInteger("seedlm.kernel.tileBlocks", 16);
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
   /** Scan two blocks per pass (shared table loads); {@code -Dseedlm.kernel.pairs=false} to disable. */
