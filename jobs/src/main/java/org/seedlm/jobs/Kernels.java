@@ -4,6 +4,7 @@ import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.kernel.FastSeedLmCodec;
+import org.seedlm.pipeline.kernel.FastSeedSearch;
 import org.seedlm.pipeline.run.UnitRunner;
 
 /** Picks the codec implementations a job runs: the fast kernel (default) or the plain reference. */
@@ -27,6 +28,7 @@ final class Kernels {
 
   private static BlockCodec fast(String name, int threads) {
     BlockCodec c = Codecs.parse(name);
-    return c instanceof SeedLmCodec s ? new FastSeedLmCodec(s.seedLmParams(), threads) : c;
+    return c instanceof SeedLmCodec s
+        ? new FastSeedLmCodec(s.seedLmParams(), threads, FastSeedSearch.defaultVectorBitSize()) : c;
   }
 }

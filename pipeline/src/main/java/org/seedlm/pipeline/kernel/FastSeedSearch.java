@@ -9,20 +9,41 @@ import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
- * Exact SeedLM seed search, fast path.
+ * Exact SeedLM seed search, fast path. Returns, for every block, exactly the reference's result
+ * ({@code SeedLmCodec.searchRef}): the seed with the smallest quantized error, ties to the smallest
+ * seed, with the reference's e, q and error (==).
  *
- * <p>Phase 1 (float32, SIMD over 8 consecutive cycle positions): for every seed compute the
- * projection energy {@code f(s) = b^T G^-1 b = ||L^-1 b||^2} with {@code b_j(o) = c(o+j+1)},
- * {@code c(m) = sum_i v[m+i*P] w_i} (strided correlation shared by neighbouring seeds), and the
- * upper bound {@code fu(s) = f(s) + marg(s) ||w||^2} of the exact {@code f}. So {@code LB(s) =
- * ||w||^2 - fu(s)} is a rigorous lower bound of the least-squares residual, hence of the quantized
- * error. Each block keeps the M seeds with the largest fu.
+ * <p><b>Phase 1</b> (float32, SIMD over 8 consecutive cycle positions, two blocks per pass, tables
+ * read in chunks of 512 seeds per tile of 16 blocks). Each block is first scaled by a power of two
+ * so that max|w| is in [1, 2) (exact). For the seed at cycle position o, {@code b_j(o) = c(o+j+1)}
+ * with {@code c(m) = sum_i v[m+i*P] w_i} (integer-valued centred states v, exact in float32; one
+ * strided correlation shared by all seeds, C FMAs per seed), and {@code f = ||L^-1 b||^2 = b^T G^-1
+ * b} (P(P+1)/2 + P FMAs), the energy of the projection of w onto span U(s). {@code fu = f + marg(o)
+ * ||w||^2} is a rigorous upper bound of the exact f: {@code marg(o)} is a per-seed bound on the
+ * float32 rounding of c, of L^-1 (float64 Cholesky rounded to float32, including the float64
+ * factorization error via a condition-number bound), of y and of f, times 1.5, plus 1e-6 for the
+ * rounding of the test itself (see {@code SeedTables}; {@code MarginTest} checks it on every K=16
+ * seed, the bound is used to at most 6%). Seeds whose bound would exceed 2e-4 (511 nearly singular
+ * windows for K=16) use an orthonormal basis Q instead ({@code f = ||Q^T w||^2}, Q from float64
+ * Gram-Schmidt stored in float32), whose error does not grow with the conditioning.
  *
- * <p>Phase 2 (float64, exact): candidates in increasing LB are scored with the reference's own
- * per-seed scorer while {@code LB <= best}; every seed with a smaller or equal error must have
- * {@code LB <= best} so it is scored, ties go to the smaller seed. If the M candidates run out
- * before the stopping rule proves the rest irrelevant, all seeds are rescanned (scalar) collecting
- * every seed with {@code LB <= best}.
+ * <p>So {@code LB(s) = ||w||^2 - fu(s)} (minus 1e-30 for underflow of the scaled weights, scaled
+ * back exactly) is <= the least-squares residual r(s) <= err(s) for any quantized coefficients,
+ * including the reference's float64 error up to its own rounding (far below the 1e-6 slack). Each
+ * block keeps the M = 16 seeds with the largest fu (threshold = their minimum, optionally started
+ * from the recent blocks' level).
+ *
+ * <p><b>Phase 2</b> (exact): candidates in increasing LB are scored with a bit-for-bit replica of
+ * the reference's per-seed scorer while {@code LB <= best}; a seed with error <= best must have LB
+ * <= best, so every possible winner or tie is scored, and ties go to the smaller seed. Seeds not
+ * kept have fu <= threshold; if {@code LB(threshold) > best} they cannot win or tie. Otherwise a
+ * second pass with the same kernels collects every seed with {@code LB <= best} and scores them.
+ * Blocks whose coefficients quantize to 0 for every seed (|t_j| <= max|w| * max row-sum of the
+ * reference pseudo-inverses < 2^-9, e.g. zero or 1e-30 blocks) have equal errors at all seeds, so
+ * seed 1 is returned directly.
+ *
+ * <p>{@code vectorBitSize == 0} (or {@code -Dseedlm.vectorBitSize=0}) runs the same algorithm in
+ * plain scalar Java.
  */
 public final class FastSeedSearch {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -33,12 +54,12 @@ public final class FastSeedSearch {
   /** Candidates kept per block in the first pass (fewer: cheaper pass, more second passes). */
   private final int M;
   /** Blocks per tile (tables of a chunk are read once per tile). */
-  static final int TB = 16;
+  static final int TB = Integer.getInteger("seedlm.kernel.tileBlocks", 16);
   /** Absolute slack (in scaled units, max|w'| in [1,2)) for float underflow of scaled weights. */
   static final double ABS = 1e-30;
-  static final boolean NOBAD = Boolean.getBoolean("kx.nobad");
-  static final boolean NOSCAN = Boolean.getBoolean("kx.noscan");
-  static final boolean NOCORR = Boolean.getBoolean("kx.nocorr");
+  /** Scan two blocks per pass (shared table loads); {@code -Dseedlm.kernel.pairs=false} to disable. */
+  static final boolean WARM_START = !"false".equals(System.getProperty("seedlm.kernel.warmStart"));
+  static final boolean PAIRS = !"false".equals(System.getProperty("seedlm.kernel.pairs"));
 
   /** Per-block search result. {@code q} holds P mantissas per block. */
   public static final class Result {
@@ -169,7 +190,7 @@ public final class FastSeedSearch {
 
   /** First t in [t, len) (step VL) whose 8 seeds have some fu > th, or len. P = 3. */
   static int scan3(float[] cb, float[] a0, float[] a1, float[] a2, float[] a3, float[] a4,
-      float[] a5, float[] mg, int o0, int t, int len, float w2f, float th) {
+      float[] a5, float[] mg, int o0, int t, int len, float w2f, float th, float[] out) {
     FloatVector w2 = FloatVector.broadcast(S, w2f);
     FloatVector thv = FloatVector.broadcast(S, th);
     for (; t < len; t += VL) {
@@ -187,13 +208,105 @@ public final class FastSeedSearch {
       f = y1.fma(y1, f);
       f = y2.fma(y2, f);
       FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) {
+        fu.intoArray(out, 0);
+        return t;
+      }
+    }
+    return len;
+  }
+
+  /**
+   * Two blocks at once (cb, cc), sharing the table loads. Returns the first t where either block
+   * has a lane above its threshold (both fu vectors stored), or len.
+   */
+  static int scan3x2(float[] cb, float[] cc, float[] a0, float[] a1, float[] a2, float[] a3,
+      float[] a4, float[] a5, float[] mg, int o0, int t, int len, float w2b, float thb, float w2c,
+      float thc, float[] outB, float[] outC) {
+    FloatVector w2 = FloatVector.broadcast(S, w2b), w2x = FloatVector.broadcast(S, w2c);
+    FloatVector thv = FloatVector.broadcast(S, thb), thx = FloatVector.broadcast(S, thc);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector x0 = FloatVector.fromArray(S, a0, o);
+      FloatVector x1 = FloatVector.fromArray(S, a1, o);
+      FloatVector x2 = FloatVector.fromArray(S, a2, o);
+      FloatVector x3 = FloatVector.fromArray(S, a3, o);
+      FloatVector x4 = FloatVector.fromArray(S, a4, o);
+      FloatVector x5 = FloatVector.fromArray(S, a5, o);
+      FloatVector m = FloatVector.fromArray(S, mg, o);
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector y0 = x0.mul(b0);
+      FloatVector y1 = x2.fma(b1, x1.mul(b0));
+      FloatVector y2 = x5.fma(b2, x4.fma(b1, x3.mul(b0)));
+      FloatVector fu = m.fma(w2, y2.fma(y2, y1.fma(y1, y0.mul(y0))));
+      FloatVector c0 = FloatVector.fromArray(S, cc, t);
+      FloatVector c1 = FloatVector.fromArray(S, cc, t + 1);
+      FloatVector c2 = FloatVector.fromArray(S, cc, t + 2);
+      FloatVector z0 = x0.mul(c0);
+      FloatVector z1 = x2.fma(c1, x1.mul(c0));
+      FloatVector z2 = x5.fma(c2, x4.fma(c1, x3.mul(c0)));
+      FloatVector fx = m.fma(w2x, z2.fma(z2, z1.fma(z1, z0.mul(z0))));
+      if (fu.compare(VectorOperators.GT, thv).or(fx.compare(VectorOperators.GT, thx)).anyTrue()) {
+        fu.intoArray(outB, 0);
+        fx.intoArray(outC, 0);
+        return t;
+      }
+    }
+    return len;
+  }
+
+  /** As {@link #scan3x2} for P = 4. */
+  static int scan4x2(float[] cb, float[] cc, float[][] a, float[] mg, int o0, int t, int len,
+      float w2b, float thb, float w2c, float thc, float[] outB, float[] outC) {
+    float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
+    float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9];
+    FloatVector w2 = FloatVector.broadcast(S, w2b), w2x = FloatVector.broadcast(S, w2c);
+    FloatVector thv = FloatVector.broadcast(S, thb), thx = FloatVector.broadcast(S, thc);
+    for (; t < len; t += VL) {
+      int o = o0 + t;
+      FloatVector x0 = FloatVector.fromArray(S, a0, o);
+      FloatVector x1 = FloatVector.fromArray(S, a1, o);
+      FloatVector x2 = FloatVector.fromArray(S, a2, o);
+      FloatVector x3 = FloatVector.fromArray(S, a3, o);
+      FloatVector x4 = FloatVector.fromArray(S, a4, o);
+      FloatVector x5 = FloatVector.fromArray(S, a5, o);
+      FloatVector x6 = FloatVector.fromArray(S, a6, o);
+      FloatVector x7 = FloatVector.fromArray(S, a7, o);
+      FloatVector x8 = FloatVector.fromArray(S, a8, o);
+      FloatVector x9 = FloatVector.fromArray(S, a9, o);
+      FloatVector m = FloatVector.fromArray(S, mg, o);
+      FloatVector b0 = FloatVector.fromArray(S, cb, t);
+      FloatVector b1 = FloatVector.fromArray(S, cb, t + 1);
+      FloatVector b2 = FloatVector.fromArray(S, cb, t + 2);
+      FloatVector b3 = FloatVector.fromArray(S, cb, t + 3);
+      FloatVector y0 = x0.mul(b0);
+      FloatVector y1 = x2.fma(b1, x1.mul(b0));
+      FloatVector y2 = x5.fma(b2, x4.fma(b1, x3.mul(b0)));
+      FloatVector y3 = x9.fma(b3, x8.fma(b2, x7.fma(b1, x6.mul(b0))));
+      FloatVector fu = m.fma(w2, y3.fma(y3, y2.fma(y2, y1.fma(y1, y0.mul(y0)))));
+      FloatVector c0 = FloatVector.fromArray(S, cc, t);
+      FloatVector c1 = FloatVector.fromArray(S, cc, t + 1);
+      FloatVector c2 = FloatVector.fromArray(S, cc, t + 2);
+      FloatVector c3 = FloatVector.fromArray(S, cc, t + 3);
+      FloatVector z0 = x0.mul(c0);
+      FloatVector z1 = x2.fma(c1, x1.mul(c0));
+      FloatVector z2 = x5.fma(c2, x4.fma(c1, x3.mul(c0)));
+      FloatVector z3 = x9.fma(c3, x8.fma(c2, x7.fma(c1, x6.mul(c0))));
+      FloatVector fx = m.fma(w2x, z3.fma(z3, z2.fma(z2, z1.fma(z1, z0.mul(z0)))));
+      if (fu.compare(VectorOperators.GT, thv).or(fx.compare(VectorOperators.GT, thx)).anyTrue()) {
+        fu.intoArray(outB, 0);
+        fx.intoArray(outC, 0);
+        return t;
+      }
     }
     return len;
   }
 
   /** As {@link #scan3} for P = 4. */
-  static int scan4(float[] cb, float[][] a, float[] mg, int o0, int t, int len, float w2f, float th) {
+  static int scan4(float[] cb, float[][] a, float[] mg, int o0, int t, int len, float w2f, float th,
+      float[] out) {
     float[] a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5];
     float[] a6 = a[6], a7 = a[7], a8 = a[8], a9 = a[9];
     FloatVector w2 = FloatVector.broadcast(S, w2f);
@@ -219,7 +332,10 @@ public final class FastSeedSearch {
       f = y2.fma(y2, f);
       f = y3.fma(y3, f);
       FloatVector fu = FloatVector.fromArray(S, mg, o).fma(w2, f);
-      if (fu.compare(VectorOperators.GT, thv).anyTrue()) return t;
+      if (fu.compare(VectorOperators.GT, thv).anyTrue()) {
+        fu.intoArray(out, 0);
+        return t;
+      }
     }
     return len;
   }
@@ -233,14 +349,14 @@ public final class FastSeedSearch {
     for (int t = 0; t < end; t += VL) {
       int m = base + t;
       FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
-      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      FloatVector ac2 = FloatVector.fromArray(S, v, m + p).mul(w1);
       acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
-      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, ac2);
       acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
-      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, ac2);
       acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
-      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
-      acc.intoArray(cb, t);
+      ac2 = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, ac2);
+      acc.add(ac2).intoArray(cb, t);
     }
   }
 
@@ -255,18 +371,18 @@ public final class FastSeedSearch {
     for (int t = 0; t < end; t += VL) {
       int m = base + t;
       FloatVector acc = FloatVector.fromArray(S, v, m).mul(w0);
-      acc = FloatVector.fromArray(S, v, m + p).fma(w1, acc);
+      FloatVector ac2 = FloatVector.fromArray(S, v, m + p).mul(w1);
       acc = FloatVector.fromArray(S, v, m + 2 * p).fma(w2, acc);
-      acc = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 3 * p).fma(w3, ac2);
       acc = FloatVector.fromArray(S, v, m + 4 * p).fma(w4, acc);
-      acc = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 5 * p).fma(w5, ac2);
       acc = FloatVector.fromArray(S, v, m + 6 * p).fma(w6, acc);
-      acc = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 7 * p).fma(w7, ac2);
       acc = FloatVector.fromArray(S, v, m + 8 * p).fma(w8, acc);
-      acc = FloatVector.fromArray(S, v, m + 9 * p).fma(w9, acc);
+      ac2 = FloatVector.fromArray(S, v, m + 9 * p).fma(w9, ac2);
       acc = FloatVector.fromArray(S, v, m + 10 * p).fma(w10, acc);
-      acc = FloatVector.fromArray(S, v, m + 11 * p).fma(w11, acc);
-      acc.intoArray(cb, t);
+      ac2 = FloatVector.fromArray(S, v, m + 11 * p).fma(w11, ac2);
+      acc.add(ac2).intoArray(cb, t);
     }
   }
 
@@ -283,7 +399,12 @@ public final class FastSeedSearch {
     final int[] hcnt = new int[TB];
     final int[] hmin = new int[TB];
     final float[] thr = new float[TB];
+    final float[] thr0 = new float[TB];
+    final double[] recent = {2, 2, 2, 2};
+    int nRecent;
     final float[] tmp = new float[VL];
+    final float[] tmp2 = new float[VL];
+    final float[] cbuf2 = new float[SeedTables.CHUNK + 2 * VL + p + 8];
     final double[] wd = new double[c];
     final int[] eOut = new int[1];
     final int[] qTmp = new int[p];
@@ -296,8 +417,7 @@ public final class FastSeedSearch {
 
     void scanChunk(int b, int o0, int len) {
       if (vector) {
-        if (!NOCORR) corrVec(b, o0, len);
-        if (NOSCAN) return;
+        corrVec(b, o0, len);
         if (p == 3) scanVec3(b, o0, len);
         else if (p == 4) scanVec4(b, o0, len);
         else scanVecGen(b, o0, len);
@@ -313,14 +433,26 @@ public final class FastSeedSearch {
       int npad = tb.npad;
       for (int o0 = 0; o0 < npad; o0 += SeedTables.CHUNK) {
         int len = Math.min(SeedTables.CHUNK, npad - o0);
+        int pend = -1; // an active block waiting for a partner
         for (int b = 0; b < nb; b++) {
           if (!active[b]) continue;
-          scanChunk(b, o0, len);
+          if (!vector || (p != 3 && p != 4) || !PAIRS) {
+            scanChunk(b, o0, len);
+            continue;
+          }
+          if (pend < 0) {
+            pend = b;
+            continue;
+          }
+          corrVecInto(pend, o0, len, cbuf);
+          corrVecInto(b, o0, len, cbuf2);
+          scanPair(pend, b, o0, len);
+          pend = -1;
         }
+        if (pend >= 0) scanChunk(pend, o0, len);
       }
       // ill-conditioned seeds last: the thresholds are high by then, so few heap insertions
-      for (int b = 0; b < nb; b++) if (active[b] && !NOBAD) badScan(b, null);
-      if (NOSCAN) return;
+      for (int b = 0; b < nb; b++) if (active[b]) badScan(b, null);
       for (int b = 0; b < nb; b++) if (active[b]) finish(w, off + (b0 + b) * c, b, r, b0 + b);
     }
 
@@ -349,46 +481,54 @@ public final class FastSeedSearch {
       w2d[b] = s2;
       w2f[b] = (float) s2;
       hcnt[b] = 0;
-      thr[b] = Float.NEGATIVE_INFINITY;
+      // Starting threshold from the recent blocks of this worker (performance only: seeds below it
+      // are excluded exactly like seeds below the heap minimum, and finish() checks it).
+      double rmin = Double.POSITIVE_INFINITY;
+      for (double x : recent) rmin = Math.min(rmin, x);
+      if (WARM_START && rmin < 1 && rmin > 0) {
+        thr0[b] = (float) (s2 * (1 - 3 * (1 - rmin)));
+        if (!(thr0[b] > 0)) thr0[b] = Float.NEGATIVE_INFINITY;
+      } else thr0[b] = Float.NEGATIVE_INFINITY;
+      thr[b] = thr0[b];
     }
 
-    /** Float64 upper bounds fu for the ill-conditioned seeds; into the heap, or into lbAll. */
-    void badScan(int b, double[] lbAll) {
+    /**
+     * Ill-conditioned seeds: {@code ||Q^T w||^2} with Q an orthonormal basis of U(s) (float64
+     * Gram-Schmidt, stored in float32), whose error does not grow with the conditioning of U.
+     */
+    void badScan(int b, double[] unused) {
       int nBad = tb.nBad;
       if (nBad == 0) return;
-      double[] q = tb.badQf;
-      double[] bm = tb.badMarg;
+      float[][] q = tb.badQs;
+      float[] bm = tb.badMargS;
       int wb = b * c;
-      double w2 = w2d[b];
-      double[] wd = this.wd;
-      for (int i = 0; i < c; i++) wd[i] = ws[wb + i];
-      int cp = c * p;
-      double th = lbAll != null ? Double.NEGATIVE_INFINITY : thr[b];
-      for (int g = 0; g * 4 < nBad; g++) {
-        int base = g * cp * 4;
-        double f0 = 0, f1 = 0, f2 = 0, f3 = 0;
-        for (int j = 0; j < p; j++) {
-          double y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-          for (int i = 0; i < c; i++) {
-            int x = base + (i * p + j) * 4;
-            double wi = wd[i];
-            y0 = Math.fma(q[x], wi, y0);
-            y1 = Math.fma(q[x + 1], wi, y1);
-            y2 = Math.fma(q[x + 2], wi, y2);
-            y3 = Math.fma(q[x + 3], wi, y3);
+      float w2 = w2f[b];
+      if (vector && VL == 8 && c * p <= 64) {
+        int nb16 = (nBad + 15) & ~15;
+        for (int g = 0; g < nb16; g += VL) {
+          FloatVector f = FloatVector.zero(S);
+          for (int j = 0; j < p; j++) {
+            FloatVector y = FloatVector.fromArray(S, q[j], g).mul(ws[wb]);
+            for (int i = 1; i < c; i++)
+              y = FloatVector.fromArray(S, q[i * p + j], g).fma(FloatVector.broadcast(S, ws[wb + i]), y);
+            f = y.fma(y, f);
           }
-          f0 = Math.fma(y0, y0, f0);
-          f1 = Math.fma(y1, y1, f1);
-          f2 = Math.fma(y2, y2, f2);
-          f3 = Math.fma(y3, y3, f3);
+          FloatVector fu = FloatVector.fromArray(S, bm, g).fma(FloatVector.broadcast(S, w2), f);
+          fu.intoArray(tmp, 0);
+          for (int l = 0; l < VL; l++)
+            if (tmp[l] > thr[b] && g + l < nBad) insert(b, tmp[l], tb.badPos[g + l]);
         }
-        int bi = g * 4;
-        double u0 = Math.fma(bm[bi], w2, f0), u1 = Math.fma(bm[bi + 1], w2, f1);
-        double u2 = Math.fma(bm[bi + 2], w2, f2), u3 = Math.fma(bm[bi + 3], w2, f3);
-        if (u0 > th && bi < nBad) { offerBad(b, u0, bi, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u1 > th && bi + 1 < nBad) { offerBad(b, u1, bi + 1, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u2 > th && bi + 2 < nBad) { offerBad(b, u2, bi + 2, lbAll); th = lbAll != null ? th : thr[b]; }
-        if (u3 > th && bi + 3 < nBad) { offerBad(b, u3, bi + 3, lbAll); th = lbAll != null ? th : thr[b]; }
+        return;
+      }
+      for (int bi = 0; bi < nBad; bi++) {
+        float f = 0;
+        for (int j = 0; j < p; j++) {
+          float y = q[j][bi] * ws[wb];
+          for (int i = 1; i < c; i++) y = Math.fma(q[i * p + j][bi], ws[wb + i], y);
+          f = Math.fma(y, y, f);
+        }
+        float fu = Math.fma(bm[bi], w2, f);
+        if (fu > thr[b]) insert(b, fu, tb.badPos[bi]);
       }
     }
 
@@ -403,7 +543,27 @@ public final class FastSeedSearch {
       if (fl > thr[b]) insert(b, fl, o);
     }
 
+    void scanPair(int b, int b2, int o0, int len) {
+      float[][] a = tb.a;
+      int t = 0;
+      while (true) {
+        t = p == 3
+            ? scan3x2(cbuf, cbuf2, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len,
+                w2f[b], thr[b], w2f[b2], thr[b2], tmp, tmp2)
+            : scan4x2(cbuf, cbuf2, a, tb.marg, o0, t, len, w2f[b], thr[b], w2f[b2], thr[b2], tmp, tmp2);
+        if (t >= len) return;
+        slow(b, o0 + t);
+        System.arraycopy(tmp2, 0, tmp, 0, VL);
+        slow(b2, o0 + t);
+        t += VL;
+      }
+    }
+
     void corrVec(int b, int o0, int len) {
+      corrVecInto(b, o0, len, cbuf);
+    }
+
+    void corrVecInto(int b, int o0, int len, float[] cbuf) {
       float[] v = tb.v;
       int base = o0 + 1;
       int end = len + p - 1;
@@ -436,8 +596,8 @@ public final class FastSeedSearch {
     void scanVec3(int b, int o0, int len) {
       float[][] a = tb.a;
       int t = 0;
-      while ((t = scan3(cbuf, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
-        slowScalar(b, o0, t);
+      while ((t = scan3(cbuf, a[0], a[1], a[2], a[3], a[4], a[5], tb.marg, o0, t, len, w2f[b], thr[b], tmp)) < len) {
+        slow(b, o0 + t);
         t += VL;
       }
     }
@@ -445,8 +605,8 @@ public final class FastSeedSearch {
     void scanVec4(int b, int o0, int len) {
       float[][] a = tb.a;
       int t = 0;
-      while ((t = scan4(cbuf, a, tb.marg, o0, t, len, w2f[b], thr[b])) < len) {
-        slowScalar(b, o0, t);
+      while ((t = scan4(cbuf, a, tb.marg, o0, t, len, w2f[b], thr[b], tmp)) < len) {
+        slow(b, o0 + t);
         t += VL;
       }
     }
@@ -586,7 +746,9 @@ public final class FastSeedSearch {
           bestSeed = seed;
         }
       }
-      if (!stopped && cnt == M && !(lb(b, thr[b]) > best)) {
+      if (hcnt[b] == M) recent[nRecent++ & 3] = thr[b] / w2d[b];
+      boolean partial = cnt == M || thr0[b] > Float.NEGATIVE_INFINITY;
+      if (!stopped && partial && !(lb(b, thr[b]) > best)) {
         fallbacks++;
         // second pass (same kernels) collecting every seed with LB <= best
         double sb = Math.scalb(best, 2 * kscale[b]);

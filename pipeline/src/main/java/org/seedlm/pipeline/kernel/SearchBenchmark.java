@@ -128,8 +128,10 @@ public final class SearchBenchmark {
       FastSeedSearch many = new FastSeedSearch(prm, threads, FastSeedSearch.defaultVectorBitSize());
       double tableMs = (System.nanoTime() - tb0) / 1e6;
       // warm-up
-      one.search(w, 0, Math.min(nb, 400));
-      many.search(w, 0, Math.min(nb, 400));
+      for (int i = 0; i < 3; i++) {
+        one.search(w, 0, Math.min(nb, 1000));
+        many.search(w, 0, Math.min(nb, 1000));
+      }
       // reference
       SeedChoice[] want = new SeedChoice[nr];
       long r0 = System.nanoTime();

@@ -24,7 +24,7 @@ final class SeedTables {
   };
 
   /** Seeds processed per chunk in the kernel; all per-chunk tables stay in L1/L2. */
-  static final int CHUNK = Integer.getInteger("kx.chunk", 512);
+  static final int CHUNK = Integer.getInteger("seedlm.kernel.chunk", 512);
 
   private static final double EPS32 = 0x1p-24;
   private static final double EPS64 = 0x1p-53;
@@ -45,6 +45,10 @@ final class SeedTables {
   final double[][] badQ; // badQ[i*P+j][idx], padded to a multiple of 4 with zeros
   final double[] badMarg;
   final double[] badQf; // see constructor: groups of 4 seeds, lane-interleaved
+  /** float32 copy of the orthonormal bases, badQs[i*P+j][idx] (idx padded to a multiple of 16). */
+  final float[][] badQs;
+  /** Relative margin of the float32 evaluation {@code ||Qs^T w||^2}, -MAX_VALUE for padding. */
+  final float[] badMargS;
 
   private static final ConcurrentHashMap<String, SeedTables> CACHE = new ConcurrentHashMap<>();
 
@@ -159,6 +163,13 @@ final class SeedTables {
     badQ = new double[c * p][nbp];
     badMarg = new double[nbp];
     badQf = new double[nbp * c * p];
+    int nbs = (nb + 15) & ~15;
+    badQs = new float[c * p][nbs];
+    badMargS = new float[nbs];
+    java.util.Arrays.fill(badMargS, -Float.MAX_VALUE);
+    // float32 rounding of Q (|E| <= eps|Q|) and the float FMA chains: ||y_hat - y|| <= d ||w|| with
+    // d = sqrt(P) (gamma_C + 2 eps)(1 + eps)(1 + eps sqrt(C)); Q's columns have unit norm.
+    double dS = Math.sqrt(p) * (gamma(c, EPS32) + 2 * EPS32) * (1 + EPS32) * (1 + EPS32 * Math.sqrt(c));
     double[] vv = new double[c * p];
     double[] qq = new double[c * p];
     int bi = 0;
@@ -188,6 +199,9 @@ final class SeedTables {
       for (int t = 0; t < c * p; t++) badQ[t][bi] = ok ? qq[t] : 0;
       // grouped by 4 seeds: badQf[((bi/4)*C*P + i*P + j)*4 + bi%4]
       for (int t = 0; t < c * p; t++) badQf[((bi >> 2) * c * p + t) * 4 + (bi & 3)] = ok ? qq[t] : 0;
+      for (int t = 0; t < c * p; t++) badQs[t][bi] = ok ? (float) qq[t] : 0;
+      double ms = m >= 1e30 ? 1e30 : margin(dS, p) + m;
+      badMargS[bi] = (float) (ms * (1 + 1e-6));
       bi++;
     }
   }
