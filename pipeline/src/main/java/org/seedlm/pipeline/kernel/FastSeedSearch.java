@@ -787,12 +787,18 @@ public final class FastSeedSearch {
             }
           } else sel[ns++] = i;
         }
-        Integer[] ci = new Integer[ns];
-        for (int i = 0; i < ns; i++) ci[i] = sel[i];
-        Arrays.sort(ci, (x, y) -> Double.compare(lc[x], lc[y]));
+        // approximately increasing LB (float keys, primitive sort); every candidate is checked
+        // against the current best, so the order only affects speed, not the result
+        long[] key = new long[ns];
         for (int ii = 0; ii < ns; ii++) {
-          int i = ci[ii];
-          if (lc[i] > best) break;
+          int fb = Float.floatToRawIntBits((float) lc[sel[ii]]);
+          fb ^= (fb >> 31) & 0x7fffffff; // order-preserving for signed floats
+          key[ii] = ((long) fb << 32) | sel[ii];
+        }
+        Arrays.sort(key);
+        for (int ii = 0; ii < ns; ii++) {
+          int i = (int) key[ii];
+          if (lc[i] > best) continue;
           int seed = tb.state[cpos[i]];
           double e = exactErr(w, wo, seed);
           if (e < best || (e == best && seed < bestSeed)) {
