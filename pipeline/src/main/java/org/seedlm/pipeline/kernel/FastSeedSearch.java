@@ -86,6 +86,8 @@ public final class FastSeedSearch {
   private final boolean vector;
   private final ExactScorer scorer;
   private final double maxPinvRow1;
+  /** Per seed: see {@link RefScorers#pinvRow1PerSeed}; null when the scorer is not the reference. */
+  private final double[] zeroCap;
 
   public static int defaultVectorBitSize() {
     return Integer.getInteger("seedlm.vectorBitSize", S.vectorBitSize());
@@ -117,6 +119,7 @@ public final class FastSeedSearch {
     // the shortcut for blocks that quantize to zero at every seed needs the reference's pinv
     this.maxPinvRow1 =
         this.scorer instanceof RefScorers.Ref ? RefScorers.maxPinvRow1(c, p, k) : tb.maxPinvRow1;
+    this.zeroCap = this.scorer instanceof RefScorers.Ref ? RefScorers.pinvRow1PerSeed(c, p, k) : null;
   }
 
   /** Kernel for {@code params} with all processors and the default vector setting. */
@@ -720,6 +723,13 @@ public final class FastSeedSearch {
     }
 
     void finish(float[] w, int wo, int b, Result r, int gb) {
+      blkMax = 0;
+      errZero = 0.0;
+      for (int i = 0; i < c; i++) {
+        double x = w[wo + i];
+        blkMax = Math.max(blkMax, Math.abs(x));
+        errZero += x * x;
+      }
       int hb = b * M;
       int cnt = hcnt[b];
       double[] lbs = new double[cnt];
@@ -739,8 +749,7 @@ public final class FastSeedSearch {
           break;
         }
         int seed = tb.state[hp[hb + i]];
-        double e = scorer.error(w, wo, seed, qTmp, 0, eOut);
-        calls++;
+        double e = exactErr(w, wo, seed);
         if (e < best || (e == best && seed < bestSeed)) {
           best = e;
           bestSeed = seed;
@@ -764,18 +773,34 @@ public final class FastSeedSearch {
         badScan(b, null);
         collect = false;
         double[] lc = new double[nc];
-        Integer[] ci = new Integer[nc];
+        int ns = 0;
+        int[] sel = new int[nc];
         for (int i = 0; i < nc; i++) {
           lc[i] = lb(b, cfu[i]);
-          ci[i] = i;
-        }
-        Arrays.sort(ci, (x, y) -> Double.compare(lc[x], lc[y]));
-        for (int ii = 0; ii < nc; ii++) {
-          int i = ci[ii];
-          if (lc[i] > best) break;
           int seed = tb.state[cpos[i]];
-          double e = scorer.error(w, wo, seed, qTmp, 0, eOut);
-          calls++;
+          if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= 0x1p-9) {
+            // all q = 0: error is errZero, no scoring (any processing order is valid: every
+            // candidate with LB <= the final best is considered)
+            if (lc[i] <= best && (errZero < best || (errZero == best && seed < bestSeed))) {
+              best = errZero;
+              bestSeed = seed;
+            }
+          } else sel[ns++] = i;
+        }
+        // approximately increasing LB (float keys, primitive sort); every candidate is checked
+        // against the current best, so the order only affects speed, not the result
+        long[] key = new long[ns];
+        for (int ii = 0; ii < ns; ii++) {
+          int fb = Float.floatToRawIntBits((float) lc[sel[ii]]);
+          fb ^= (fb >> 31) & 0x7fffffff; // order-preserving for signed floats
+          key[ii] = ((long) fb << 32) | sel[ii];
+        }
+        Arrays.sort(key);
+        for (int ii = 0; ii < ns; ii++) {
+          int i = (int) key[ii];
+          if (lc[i] > best) continue;
+          int seed = tb.state[cpos[i]];
+          double e = exactErr(w, wo, seed);
           if (e < best || (e == best && seed < bestSeed)) {
             best = e;
             bestSeed = seed;
@@ -783,6 +808,15 @@ public final class FastSeedSearch {
         }
       }
       score(w, wo, bestSeed, r, gb);
+    }
+
+    double blkMax, errZero;
+
+    /** The reference's error for seed; without scoring when every q is provably 0. */
+    double exactErr(float[] w, int wo, int seed) {
+      if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= 0x1p-9) return errZero;
+      calls++;
+      return scorer.error(w, wo, seed, qTmp, 0, eOut);
     }
 
     void score(float[] w, int wo, int seed, Result r, int gb) {

@@ -30,6 +30,30 @@ final class RefScorers {
     return mx;
   }
 
+  /**
+   * Per seed (index = seed value): the largest 1-norm of a row of the reference's pseudo-inverse.
+   * If {@code cap[s] * max|w_i| * (1 + 1e-12) <= 2^-9} then every computed |t_j| <= 2^-9, so e = -8
+   * and every q_j = rint(t_j * 2^8) = 0, and the reference's error is exactly the sequential float64
+   * sum of w_i^2 (the reconstruction is +-0).
+   */
+  static double[] pinvRow1PerSeed(int c, int p, int k) {
+    SeedBasis basis = SeedBasis.of(new SeedLmParams(c, p, k));
+    double[] pinv = basis.pinv();
+    int n = (1 << k) - 1;
+    double[] cap = new double[n + 1];
+    for (int s = 1; s <= n; s++) {
+      double mx = 0;
+      for (int j = 0; j < p; j++) {
+        double sum = 0;
+        int row = s * c * p + j * c;
+        for (int i = 0; i < c; i++) sum += Math.abs(pinv[row + i]);
+        mx = Math.max(mx, sum);
+      }
+      cap[s] = mx;
+    }
+    return cap;
+  }
+
   static final class Ref implements ExactScorer {
     private final int c, p;
     private final double[] pinv, u;

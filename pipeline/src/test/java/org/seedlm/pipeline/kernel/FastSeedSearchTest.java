@@ -32,6 +32,8 @@ class FastSeedSearchTest {
         case "huge": w[i] = (float) (1e30 * g); break;
         case "mixed-scale": w[i] = (float) (i % c == 0 ? 1e30 * g : 1e-30 * g); break;
         case "small-e": w[i] = (float) (1e-3 * g); break;
+        case "small-e4": w[i] = (float) (1e-4 * g); break;
+        case "small-e3x3": w[i] = (float) (3e-3 * g); break;
         case "alt": // outlier-dominated and Gaussian blocks mixed (exercises the warm-start threshold)
           w[i] = (float) ((i / c) % 3 == 0 ? (i % c == 1 ? 100 * g : 0.01 * g) : g);
           break;
@@ -76,7 +78,7 @@ class FastSeedSearchTest {
 
   static final String[] KINDS = {
     "gauss", "gauss-small", "student3", "cauchy", "outlier", "zero", "const", "tiny", "huge",
-    "mixed-scale", "small-e", "alt"
+    "mixed-scale", "small-e", "alt", "small-e4", "small-e3x3"
   };
 
   @Test
