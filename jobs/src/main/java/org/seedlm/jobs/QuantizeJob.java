@@ -20,6 +20,7 @@ import org.seedlm.pipeline.run.TensorSelection;
 import org.seedlm.pipeline.run.UnitRunner;
 import org.seedlm.pipeline.run.WorkUnit;
 import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.safetensors.ConfigCheck;
 
 /**
  * The quantize stage: plan on the driver from headers, then one Spark task per pending unit, each
@@ -71,6 +72,7 @@ public final class QuantizeJob {
     Plan plan;
     RunSpec spec;
     try (Checkpoint ckpt = Checkpoint.open(new Path(o.model()), conf)) {
+      ConfigCheck.check(ckpt); // a config.json of another model is refused before the run directory is touched
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, ckpt.modelDirectory().toString(), ckpt.fingerprint(),
           codec.name(), codec.params(), o.include(), o.exclude(), o.unitBlocks(), o.nonFinite());
       List<Planner.SourceTensor> sources = new ArrayList<>();
