@@ -16,6 +16,7 @@ import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunMismatchException;
 import org.seedlm.pipeline.run.RunStatus;
 import org.seedlm.pipeline.run.UnitFailure;
+import org.seedlm.pipeline.run.UnitRunner;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.safetensors.CheckpointException;
 import org.seedlm.pipeline.safetensors.TensorInfo;
@@ -26,8 +27,9 @@ import picocli.CommandLine.Option;
 
 /**
  * The {@code seedlm} command line. Exit codes: 0 success; 2 bad input or a refused request (wrong
- * option, malformed checkpoint, NaN weights, a run directory of another model, an incomplete run);
- * 3 the job ran but some units failed (run the same command again to resume); 1 unexpected error.
+ * option, malformed checkpoint, NaN weights in some unit, a run directory of another model, an
+ * incomplete run); 3 the job ran but some units failed for other reasons (run the same command again
+ * to resume); 1 unexpected error.
  */
 @Command(name = "seedlm", mixinStandardHelpOptions = true, version = "seedlm-spark 0.1.0",
     description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
@@ -150,7 +152,11 @@ public final class Cli implements Callable<Integer> {
       SparkSession s = spark.session("seedlm quantize", c);
       try {
         QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);
-        return r.failures().isEmpty() ? OK : UNITS_FAILED;
+        if (r.failures().isEmpty()) {
+          return OK;
+        }
+        // Bad input (NaN weights, a corrupt slice) will fail again until the input or the policy changes.
+        return r.failures().stream().anyMatch(UnitRunner.Outcome::badInput) ? BAD_INPUT : UNITS_FAILED;
       } finally {
         s.stop();
       }
