@@ -1,0 +1,68 @@
+package org.seedlm.pipeline.eval;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+
+class BertModelTest {
+
+  static int argmax(float[] a) {
+    int b = 0;
+    for (int i = 1; i < a.length; i++) {
+      if (a[i] > a[b]) {
+        b = i;
+      }
+    }
+    return b;
+  }
+
+  static int[] topK(float[] a, int k) {
+    Integer[] idx = new Integer[a.length];
+    for (int i = 0; i < a.length; i++) {
+      idx[i] = i;
+    }
+    Arrays.sort(idx, (x, y) -> Float.compare(a[y], a[x]));
+    int[] r = new int[k];
+    for (int i = 0; i < k; i++) {
+      r[i] = idx[i];
+    }
+    return r;
+  }
+
+  private static float[] fill(String text) throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    int[] ids = tok.encode(text);
+    int pos = -1;
+    for (int i = 0; i < ids.length; i++) {
+      if (ids[i] == tok.maskId()) {
+        pos = i;
+      }
+    }
+    return TestModels.model().maskedLogits(ids, new int[] {pos})[0];
+  }
+
+  @Test
+  void capitalOfFrance() throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    long t0 = System.nanoTime();
+    float[] l = fill("The capital of France is [MASK].");
+    System.out.printf("forward: %.3f s%n", (System.nanoTime() - t0) / 1e9);
+    int[] top = topK(l, 5);
+    StringBuilder sb = new StringBuilder();
+    for (int i : top) {
+      sb.append(tok.token(i)).append(String.format("=%.5f ", l[i]));
+    }
+    System.out.println("top5: " + sb);
+    assertEquals("paris", tok.token(top[0]));
+    assertEquals("lille", tok.token(top[1]));
+    assertEquals("lyon", tok.token(top[2]));
+  }
+
+  @Test
+  void milk() throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    float[] l = fill("After work, she went to the [MASK] to buy some milk.");
+    assertEquals("store", tok.token(argmax(l)));
+  }
+}
