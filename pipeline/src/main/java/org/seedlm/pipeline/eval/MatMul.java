@@ -16,6 +16,11 @@ final class MatMul {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int L = S.length();
   private static final int CHUNK = 32; // output rows per task
+  /** All cores (the common pool leaves one out, which on a 2-core machine means no parallelism). */
+  private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1,
+      Integer.getInteger("seedlm.eval.threads", Runtime.getRuntime().availableProcessors())),
+      ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, false);
+  static boolean tile2 = !Boolean.getBoolean("seedlm.eval.tile4");
 
   private MatMul() {}
 
@@ -30,10 +35,10 @@ final class MatMul {
       throw new IllegalArgumentException("matmul shapes");
     }
     long work = (long) rows * in * out;
-    if (work < (1 << 18) || ForkJoinPool.getCommonPoolParallelism() <= 1) {
+    if (work < (1 << 18) || POOL.getParallelism() <= 1) {
       range(x, rows, in, w, bias, y, out, 0, out);
     } else {
-      ForkJoinPool.commonPool().invoke(new Task(x, rows, in, w, bias, y, out, 0, out));
+      POOL.invoke(new Task(x, rows, in, w, bias, y, out, 0, out));
     }
   }
 
@@ -80,8 +85,14 @@ final class MatMul {
     int o = lo;
     for (; o + 4 <= hi; o += 4) {
       int r = 0;
-      for (; r + 4 <= rows; r += 4) {
-        tile4x4(x, r, in, w, o, vecEnd, y, out);
+      if (tile2) {
+        for (; r + 2 <= rows; r += 2) {
+          tile2x4(x, r, in, w, o, vecEnd, y, out);
+        }
+      } else {
+        for (; r + 4 <= rows; r += 4) {
+          tile4x4(x, r, in, w, o, vecEnd, y, out);
+        }
       }
       for (; r < rows; r++) {
         for (int k = 0; k < 4; k++) {
@@ -157,17 +168,66 @@ final class MatMul {
       a32 = v.fma(b2, a32);
       a33 = v.fma(b3, a33);
     }
-    FloatVector[] acc = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
-    int[] xo = {x0, x1, x2, x3};
-    int[] wo = {w0, w1, w2, w3};
-    for (int rr = 0; rr < 4; rr++) {
-      for (int c = 0; c < 4; c++) {
-        float s = acc[rr * 4 + c].reduceLanes(VectorOperators.ADD);
-        for (int k = i; k < in; k++) {
-          s += x[xo[rr] + k] * w[wo[c] + k];
-        }
-        y[(r + rr) * out + o + c] = s;
+    put(y, (r) * out + o, a00, a01, a02, a03);
+    put(y, (r + 1) * out + o, a10, a11, a12, a13);
+    put(y, (r + 2) * out + o, a20, a21, a22, a23);
+    put(y, (r + 3) * out + o, a30, a31, a32, a33);
+    if (i < in) {
+      for (int rr = 0; rr < 4; rr++) {
+        tail(x, x0 + rr * in, w, w0, in, i, y, (r + rr) * out + o);
       }
+    }
+  }
+
+  private static void put(float[] y, int at, FloatVector c0, FloatVector c1, FloatVector c2, FloatVector c3) {
+    y[at] = c0.reduceLanes(VectorOperators.ADD);
+    y[at + 1] = c1.reduceLanes(VectorOperators.ADD);
+    y[at + 2] = c2.reduceLanes(VectorOperators.ADD);
+    y[at + 3] = c3.reduceLanes(VectorOperators.ADD);
+  }
+
+  /** Adds the scalar remainder [from, in) for one x row and 4 consecutive w rows. */
+  private static void tail(float[] x, int xo, float[] w, int w0, int in, int from, float[] y, int at) {
+    for (int c = 0; c < 4; c++) {
+      float s = 0f;
+      for (int k = from; k < in; k++) {
+        s += x[xo + k] * w[w0 + c * in + k];
+      }
+      y[at + c] += s;
+    }
+  }
+
+  private static void tile2x4(float[] x, int r, int in, float[] w, int o, int vecEnd, float[] y, int out) {
+    int x0 = r * in;
+    int x1 = x0 + in;
+    int w0 = o * in;
+    int w1 = w0 + in;
+    int w2 = w1 + in;
+    int w3 = w2 + in;
+    FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    int i = 0;
+    for (; i < vecEnd; i += L) {
+      FloatVector b0 = FloatVector.fromArray(S, w, w0 + i);
+      FloatVector b1 = FloatVector.fromArray(S, w, w1 + i);
+      FloatVector b2 = FloatVector.fromArray(S, w, w2 + i);
+      FloatVector b3 = FloatVector.fromArray(S, w, w3 + i);
+      FloatVector v = FloatVector.fromArray(S, x, x0 + i);
+      a00 = v.fma(b0, a00);
+      a01 = v.fma(b1, a01);
+      a02 = v.fma(b2, a02);
+      a03 = v.fma(b3, a03);
+      v = FloatVector.fromArray(S, x, x1 + i);
+      a10 = v.fma(b0, a10);
+      a11 = v.fma(b1, a11);
+      a12 = v.fma(b2, a12);
+      a13 = v.fma(b3, a13);
+    }
+    put(y, r * out + o, a00, a01, a02, a03);
+    put(y, (r + 1) * out + o, a10, a11, a12, a13);
+    if (i < in) {
+      tail(x, x0, w, w0, in, i, y, r * out + o);
+      tail(x, x1, w, w0, in, i, y, (r + 1) * out + o);
     }
   }
 }
