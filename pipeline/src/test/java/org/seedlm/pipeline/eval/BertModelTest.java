@@ -57,6 +57,10 @@ class BertModelTest {
     assertEquals("paris", tok.token(top[0]));
     assertEquals("lille", tok.token(top[1]));
     assertEquals("lyon", tok.token(top[2]));
+    // Numeric golden, computed once with this implementation (tanh GELU) and hard-coded.
+    assertEquals(12.33397f, l[top[0]], 2e-3f);
+    assertEquals(10.57762f, l[top[1]], 2e-3f);
+    assertEquals(10.45093f, l[top[2]], 2e-3f);
   }
 
   @Test

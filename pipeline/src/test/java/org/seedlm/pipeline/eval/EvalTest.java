@@ -79,7 +79,7 @@ class EvalTest {
     assertEquals(0, EvalGate.exitCode(report(0.90, 0.95, 0.1), 0.0, Double.NaN)); // improvement
     assertEquals(4, EvalGate.exitCode(report(0.90, 0.90, 0.3), 2.0, 0.2));
     assertEquals(0, EvalGate.exitCode(report(0.90, 0.90, 0.1), 2.0, 0.2));
-    assertEquals(4, EvalGate.exitCode(report(0.90, Double.NaN * 0 + 0.5, Double.NaN), 2.0, 0.2));
+    assertEquals(4, EvalGate.exitCode(report(0.90, 0.90, Double.NaN), 2.0, 0.2)); // unmeasured KL fails a KL limit
     assertEquals(List.of(), EvalGate.violations(report(0.9, Double.NaN, Double.NaN), 0.0, 0.0)); // original only
   }
 

@@ -42,7 +42,7 @@ class WordPieceTokenizerTest {
     assertEquals(List.of("the", "capital", "of", "france", "is", "[MASK]", "."),
         t.tokenize("The capital of France is [MASK]."));
     assertEquals(List.of("una", "##ffa", "##ble"), t.tokenize("unaffable"));
-    assertEquals(List.of("playing", "jump", "##ed", "[UNK]"), t.tokenize("playing jumped ☃"));
+    assertEquals(List.of("the", "[UNK]", "cat"), t.tokenize("the snow\u2603 cat"));
     assertEquals(List.of("naive", "cafe", "-", "goers", "don", "'", "t", "tip", "!"),
         t.tokenize("Naïve café-goers don't tip!"));
     assertArrayEquals(new int[] {101, 7592, 1010, 2088, 999, 102}, t.encode("Hello, world!"));
