@@ -1,8 +1,10 @@
 package org.seedlm.pipeline.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BertModelTest {
@@ -61,6 +63,24 @@ class BertModelTest {
     assertEquals(12.33397f, l[top[0]], 2e-3f);
     assertEquals(10.57762f, l[top[1]], 2e-3f);
     assertEquals(10.45093f, l[top[2]], 2e-3f);
+  }
+
+  /** Google's BERT uses the tanh GELU (the default); the erf form gives the same top-3, slightly different logits. */
+  @Test
+  void erfGeluGivesTheSameTopThree() throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    BertModel m = TestModels.model();
+    float[] l;
+    try {
+      m.gelu(BertModel.Gelu.ERF);
+      l = fill("The capital of France is [MASK].");
+    } finally {
+      m.gelu(BertModel.Gelu.TANH);
+    }
+    int[] top = topK(l, 3);
+    System.out.printf("erf GELU: paris=%.5f%n", l[top[0]]);
+    assertEquals(List.of("paris", "lille", "lyon"), Arrays.stream(top).mapToObj(tok::token).toList());
+    assertNotEquals(12.33397f, l[top[0]], 1e-5f);
   }
 
   @Test
