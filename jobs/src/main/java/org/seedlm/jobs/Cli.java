@@ -35,7 +35,7 @@ import picocli.CommandLine.Option;
     description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
     subcommands = {Cli.Quantize.class, Cli.Assemble.class, Cli.Errors.class, Cli.Status.class, Cli.Tensors.class,
         Eval.class,
-        Demo.class, Compare.class, Bench.class, CommandLine.HelpCommand.class})
+        Demo.class, Compare.class, Bench.class, Report.class, CommandLine.HelpCommand.class})
 public final class Cli implements Callable<Integer> {
 
   public static final int OK = 0;

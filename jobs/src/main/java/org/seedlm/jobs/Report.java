@@ -1,0 +1,116 @@
+package org.seedlm.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.bert.BertImporter;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.eval.BertModel;
+import org.seedlm.pipeline.eval.BrownCorpus;
+import org.seedlm.pipeline.eval.EvalReport;
+import org.seedlm.pipeline.eval.EvalTasks;
+import org.seedlm.pipeline.eval.Evaluator;
+import org.seedlm.pipeline.eval.WordPieceTokenizer;
+import org.seedlm.pipeline.pack.PackedFormat;
+import org.seedlm.pipeline.run.RunDirectory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code seedlm report}: quantize BERT-base with every codec (resuming existing runs), assemble and
+ * verify each, evaluate each against the original on the same zero-shot items, and print one table.
+ */
+@Command(name = "report", mixinStandardHelpOptions = true,
+    description = "Quantize BERT-base with each codec, verify, evaluate zero-shot, print one comparison table.")
+final class Report implements Callable<Integer> {
+  @Option(names = "--work", description = "Working directory (models and runs; default: work)")
+  String work = "work";
+
+  @Option(names = "--codecs", split = ",", description = "Codecs (default: seedlm-4bit, seedlm-3bit, "
+      + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64)")
+  List<String> codecs = new ArrayList<>();
+
+  @Option(names = "--include", description = "Regex of tensors to quantize (default: all linear weights of the "
+      + "transformer blocks)")
+  List<String> include = new ArrayList<>();
+
+  @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE}; half as many MLM sentences)")
+  int items = 200;
+
+  @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
+  String brown;
+
+  @Mixin
+  Cli.SparkOptions spark = new Cli.SparkOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    long t0 = System.nanoTime();
+    List<String> names = codecs.isEmpty() ? Codecs.standardNames() : codecs;
+    for (String n : names) {
+      Codecs.parse(n);
+    }
+    Configuration local = new Configuration();
+    Path model = BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"),
+        local);
+    WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(model, "vocab.txt"), local);
+    BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
+    EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
+    BertModel original = BertModel.loadCheckpoint(model, local);
+
+    List<String> lines = new ArrayList<>();
+    SeedLmConf c = SeedLmConf.load();
+    SparkSession s = spark.session("seedlm report", c);
+    try {
+      for (String codec : names) {
+        String run = new Path(work, "runs/bert-" + codec).toString();
+        QuantizeJob.Result q = QuantizeJob.run(s, new QuantizeJob.Options(model.toString(), run, codec, include,
+            List.of(), SeedLmConf.UNIT_BLOCKS_DEFAULT, "fail", "fast", Set.of(), 10), System.out);
+        if (!q.failures().isEmpty()) {
+          return Cli.UNITS_FAILED;
+        }
+        RunDirectory rd = RunDirectory.at(run, s.sparkContext().hadoopConfiguration());
+        if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
+          AssembleJob.run(s, run, 4L << 30, System.out);
+        }
+        String verified = VerifyStep.run(s, run);
+        ErrorsJob.registerViews(s, run);
+        Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("
+            + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
+            + "GROUP BY tensor)").first();
+        BertModel compressed = BertModel.loadPacked(new Path(run, RunDirectory.PACKED), local);
+        EvalReport r = Evaluator.evaluate(original, compressed, tasks, done -> { });
+        lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-8s %6.1f%% %6.1f%% %7.2f %7.2f %8.4f %6.1f%%",
+            codec, e.getDouble(0), e.getDouble(1), e.getDouble(2), verified, 100 * r.clozeAccuracyOriginal(),
+            100 * r.clozeAccuracyCompressed(), r.pseudoPerplexityOriginal(), r.pseudoPerplexityCompressed(),
+            r.meanKl(), 100 * r.top1Agreement()));
+        System.out.println("[report] " + lines.get(lines.size() - 1));
+      }
+    } finally {
+      s.stop();
+    }
+    String selection = include.isEmpty() ? "all linear weights of the 12 transformer blocks"
+        : String.join(", ", include);
+    System.out.printf("%nBERT-base uncased, %s (default pattern %s); %d cloze items, %d MLM sentences from the "
+        + "Brown corpus%n", selection, include.isEmpty() ? "on" : "off", tasks.cloze().size(), tasks.mlm().size());
+    System.out.printf("%-17s %7s %9s %9s  %-8s %7s %7s %7s %7s %8s %7s%n", "codec", "bits/w", "med_rel", "worst_rel",
+        "verify", "cloze", "cloze_q", "ppl", "ppl_q", "KL", "top1=");
+    lines.forEach(System.out::println);
+    System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
+    return Cli.OK;
+  }
+
+  /** Placeholder replaced by the verify stage once it lands. */
+  static final class VerifyStep {
+    static String run(SparkSession s, String run) {
+      return "n/a";
+    }
+  }
+}
