@@ -1,0 +1,355 @@
+package org.seedlm.pipeline.decode;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.concurrent.ConcurrentHashMap;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.SeedBasis;
+import org.seedlm.pipeline.codec.SeedLmParams;
+
+/**
+ * Decodes packed SeedLM blocks (FORMAT.md section 6.1) to float32, bit for bit equal to the
+ * canonical {@code SeedLmCodec.decode}.
+ *
+ * <p>Two decoders over the same packed bit string (block {@code b} at stream bits {@code [b *
+ * bitsPerBlock, (b + 1) * bitsPerBlock)}, MSB first):
+ *
+ * <ul>
+ *   <li>{@link #decodeRef}: the reference twin, plain scalar loops: the fields are read bit by bit,
+ *       {@code th_j = (float) (q_j * 2^e)}, and for each weight {@code acc = U[i][0] * th_0}, then
+ *       {@code acc = fma(U[i][j], th_j, acc)} for {@code j = 1..P-1}, with the float32 U of {@link
+ *       SeedBasis#uf()}.
+ *   <li>{@link #decode}: the fast decoder. The fields of a block are unpacked from one big-endian
+ *       64-bit load with shifts (blocks of at most 57 bits, which covers the 4-bit and the 3-bit
+ *       configs; wider blocks fall back to a bit reader). The weights come from a per-seed table of
+ *       U stored column by column ({@code ut[s*C*P + j*C + i]}, 6 MiB for the 4-bit config, built
+ *       once per params and JVM), so that column j of U(s) is C contiguous floats: the Vector API
+ *       loads L of them (L = the widest lane count, at most the preferred vector size, that divides
+ *       C; else the widest that fits, with a scalar tail), multiplies by the broadcast {@code th_0}
+ *       and chains lane-wise FMAs with {@code th_1 .. th_(P-1)}. Lane-wise multiply and FMA round
+ *       exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so the result
+ *       is identical to the reference.
+ * </ul>
+ *
+ * <p>{@code -Dseedlm.vectorBitSize=0} (or the constructor argument 0) forces the scalar path of
+ * {@link #decode} (same unpacking and table, scalar arithmetic). Instances are immutable and
+ * thread-safe.
+ */
+public final class SeedLmDecoder {
+
+  private static final VarHandle LONG_BE =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  private static final ConcurrentHashMap<SeedLmParams, float[]> COLUMN_TABLES = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
+
+  /** {@code POW2[e + 8] = 2^e} for {@code e = -8..7}, exact in float. */
+  private static final float[] POW2 = new float[16];
+
+  static {
+    for (int e = -8; e <= 7; e++) {
+      POW2[e + 8] = (float) Math.scalb(1.0, e);
+    }
+  }
+
+  private final SeedLmParams params;
+  private final int c;
+  private final int p;
+  private final int k;
+  private final int bits;
+  private final float[] uf;
+  private final float[] ut;
+  private final VectorSpecies<Float> species; // null: scalar
+  private final int vecEnd; // weights [0, vecEnd) of a block go through vectors
+
+  /**
+   * @param params the SeedLM config
+   * @param vectorBitSize largest vector size in bits to use (capped at the platform's preferred
+   *     size); 0 forces the scalar path
+   */
+  public SeedLmDecoder(SeedLmParams params, int vectorBitSize) {
+    if (params == null) {
+      throw new IllegalArgumentException("Cannot create SeedLM decoder: params are required");
+    }
+    this.params = params;
+    this.c = params.c();
+    this.p = params.p();
+    this.k = params.k();
+    this.bits = params.bitsPerBlock();
+    SeedBasis basis = SeedBasis.of(params);
+    this.uf = basis.uf();
+    this.ut = COLUMN_TABLES.computeIfAbsent(params, x -> transpose(basis.uf(), x));
+    this.species = pickSpecies(c, vectorBitSize);
+    this.vecEnd = species == null ? 0 : c - c % species.length();
+  }
+
+  /** A shared decoder with the default vector size ({@code -Dseedlm.vectorBitSize}, else preferred). */
+  public static SeedLmDecoder of(SeedLmParams params) {
+    return DEFAULTS.computeIfAbsent(params, x -> new SeedLmDecoder(x, defaultVectorBitSize()));
+  }
+
+  /** {@code -Dseedlm.vectorBitSize}, else the platform's preferred float vector size. */
+  public static int defaultVectorBitSize() {
+    return Integer.getInteger("seedlm.vectorBitSize", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+  }
+
+  public SeedLmParams params() {
+    return params;
+  }
+
+  /** Whether {@link #decode} uses the Vector API. */
+  public boolean vectorized() {
+    return species != null;
+  }
+
+  /** Float lanes per vector of {@link #decode} (0 when scalar). */
+  public int lanes() {
+    return species == null ? 0 : species.length();
+  }
+
+  private static VectorSpecies<Float> pickSpecies(int c, int vectorBitSize) {
+    if (vectorBitSize <= 0) {
+      return null;
+    }
+    int maxLanes = Math.min(vectorBitSize, FloatVector.SPECIES_PREFERRED.vectorBitSize()) / 32;
+    int fit = 0;
+    for (int lanes = 16; lanes >= 4; lanes /= 2) {
+      if (lanes > maxLanes || lanes > c) {
+        continue;
+      }
+      if (c % lanes == 0) {
+        return species(lanes);
+      }
+      if (fit == 0) {
+        fit = lanes;
+      }
+    }
+    return fit == 0 ? null : species(fit);
+  }
+
+  private static VectorSpecies<Float> species(int lanes) {
+    return VectorSpecies.of(float.class, VectorShape.forBitSize(lanes * 32));
+  }
+
+  private static float[] transpose(float[] uf, SeedLmParams params) {
+    int c = params.c();
+    int p = params.p();
+    int cp = c * p;
+    float[] t = new float[uf.length];
+    for (int base = 0; base < uf.length; base += cp) {
+      for (int i = 0; i < c; i++) {
+        for (int j = 0; j < p; j++) {
+          t[base + j * c + i] = uf[base + i * p + j];
+        }
+      }
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reference twin
+
+  /**
+   * Reference decode of blocks {@code firstBlock .. firstBlock + nBlocks - 1} of the packed bit
+   * string {@code packed} into {@code out[outOff .. outOff + nBlocks*C)}.
+   *
+   * @throws IllegalArgumentException on a seed 0 (naming the block) or out-of-range arguments
+   */
+  public void decodeRef(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    check(packed, firstBlock, nBlocks, out, outOff);
+    float[] th = new float[p];
+    for (int b = 0; b < nBlocks; b++) {
+      long block = firstBlock + b;
+      long pos = block * bits;
+      int seed = (int) readBits(packed, pos, k);
+      if (seed == 0) {
+        throw seedZero(block);
+      }
+      int e = signed4(readBits(packed, pos + k, 4));
+      for (int j = 0; j < p; j++) {
+        int q = signed4(readBits(packed, pos + k + 4 + 4L * j, 4));
+        th[j] = (float) Math.scalb((double) q, e);
+      }
+      int base = seed * c * p;
+      int o = outOff + b * c;
+      for (int i = 0; i < c; i++) {
+        int row = base + i * p;
+        float acc = uf[row] * th[0];
+        for (int j = 1; j < p; j++) {
+          acc = Math.fma(uf[row + j], th[j], acc);
+        }
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private static long readBits(byte[] buf, long pos, int n) {
+    long v = 0;
+    for (int i = 0; i < n; i++, pos++) {
+      int bit = (buf[(int) (pos >>> 3)] >>> (7 - (int) (pos & 7))) & 1;
+      v = (v << 1) | bit;
+    }
+    return v;
+  }
+
+  private static int signed4(long v) {
+    return ((int) v << 28) >> 28;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fast decoder
+
+  /**
+   * Fast decode, bit for bit equal to {@link #decodeRef} (same arguments and exceptions). Usable
+   * per tensor slice: {@code firstBlock} is the block index within {@code packed}.
+   */
+  public void decode(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    check(packed, firstBlock, nBlocks, out, outOff);
+    if (bits + 7 > 64) {
+      decodeRef(packed, firstBlock, nBlocks, out, outOff);
+      return;
+    }
+    if (species != null) {
+      decodeVector(packed, firstBlock, nBlocks, out, outOff);
+    } else {
+      decodeScalar(packed, firstBlock, nBlocks, out, outOff);
+    }
+  }
+
+  /** The block's bits left-aligned in a long (bits beyond the array read as 0). */
+  private static long word(byte[] packed, long pos) {
+    int idx = (int) (pos >>> 3);
+    int sh = (int) (pos & 7);
+    long w;
+    if (idx <= packed.length - 8) {
+      w = (long) LONG_BE.get(packed, idx);
+    } else {
+      w = 0;
+      for (int i = 0; i < 8; i++) {
+        w = (w << 8) | (idx + i < packed.length ? packed[idx + i] & 0xFF : 0);
+      }
+    }
+    return w << sh;
+  }
+
+  private void decodeScalar(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    int cp = c * p;
+    float[] th = new float[p];
+    long pos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, pos += bits) {
+      long w = word(packed, pos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      for (int j = 0; j < p; j++) {
+        f <<= 4;
+        th[j] = (int) (f >> 60) * scale;
+      }
+      int row = seed * cp;
+      int o = outOff + b * c;
+      for (int i = 0; i < c; i++, row += p) {
+        float acc = uf[row] * th[0];
+        for (int j = 1; j < p; j++) {
+          acc = Math.fma(uf[row + j], th[j], acc);
+        }
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private void decodeVector(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    VectorSpecies<Float> s = species;
+    int lanes = s.length();
+    int cp = c * p;
+    float[] th = new float[p];
+    long pos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, pos += bits) {
+      long w = word(packed, pos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      for (int j = 0; j < p; j++) {
+        f <<= 4;
+        th[j] = (int) (f >> 60) * scale;
+      }
+      int base = seed * cp;
+      int o = outOff + b * c;
+      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+        FloatVector acc = FloatVector.fromArray(s, ut, base + i0).mul(th[0]);
+        for (int j = 1; j < p; j++) {
+          acc = FloatVector.fromArray(s, ut, base + j * c + i0).fma(FloatVector.broadcast(s, th[j]), acc);
+        }
+        acc.intoArray(out, o + i0);
+      }
+      for (int i = vecEnd; i < c; i++) {
+        float acc = ut[base + i] * th[0];
+        for (int j = 1; j < p; j++) {
+          acc = Math.fma(ut[base + j * c + i], th[j], acc);
+        }
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  /**
+   * Decodes a whole packed tensor of {@code blocks} blocks and keeps the first {@code numel} values
+   * (the padding of the last block is dropped), with the fast decoder.
+   */
+  public float[] decodeTensor(byte[] packed, long blocks, long numel) {
+    if (numel < 0 || blocks != (numel + c - 1) / c) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode tensor: %d blocks of C=%d do not hold %d weights", blocks, c, numel));
+    }
+    float[] out = new float[Math.toIntExact(numel)];
+    if (blocks == 0) {
+      return out;
+    }
+    int full = (int) (numel / c);
+    decode(packed, 0, full, out, 0);
+    if (full < blocks) {
+      float[] tail = new float[c];
+      decode(packed, full, 1, tail, 0);
+      System.arraycopy(tail, 0, out, full * c, (int) (numel - (long) full * c));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private IllegalArgumentException seedZero(long block) {
+    return new IllegalArgumentException(String.format(
+        "Cannot decode SeedLM block %d (%s): seed 0 is not a valid seed", block, params.name()));
+  }
+
+  private void check(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    if (firstBlock < 0 || nBlocks < 0) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode %d blocks from block %d: both must be >= 0", nBlocks, firstBlock));
+    }
+    long needBytes = ((firstBlock + nBlocks) * bits + 7) / 8;
+    if (needBytes > packed.length) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode blocks %d..%d: they need %d packed bytes, the array has %d", firstBlock,
+          firstBlock + nBlocks - 1, needBytes, packed.length));
+    }
+    if (outOff < 0 || (long) outOff + (long) nBlocks * c > out.length) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode %d blocks of C=%d into out[%d..]: the array has %d floats", nBlocks, c, outOff,
+          out.length));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SeedLmDecoder(" + params + ", " + (species == null ? "scalar" : lanes() + " lanes") + ")";
+  }
+}
