@@ -5,7 +5,6 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedLmParams;
@@ -24,13 +23,14 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *       SeedBasis#uf()}.
  *   <li>{@link #decode}: the fast decoder. The fields of a block are unpacked from one big-endian
  *       64-bit load with shifts (blocks of at most 57 bits, which covers the 4-bit and the 3-bit
- *       configs; wider blocks fall back to a bit reader). The weights come from a per-seed table of
- *       U stored column by column ({@code ut[s*C*P + j*C + i]}, 6 MiB for the 4-bit config, built
- *       once per params and JVM), so that column j of U(s) is C contiguous floats: the Vector API
- *       loads L of them (L = the widest lane count, at most the preferred vector size, that divides
- *       C; else the widest that fits, with a scalar tail), multiplies by the broadcast {@code th_0}
- *       and chains lane-wise FMAs with {@code th_1 .. th_(P-1)}. Lane-wise multiply and FMA round
- *       exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so the result
+ *       configs; wider blocks fall back to a bit reader). U(s) is never materialized per seed: all
+ *       U(s) are windows of one LFSR cycle (SPEC section 3), so a table of about {@code 2^K} floats
+ *       ({@link Tables}, 256 KiB for K = 16, L2-resident, copied from {@link SeedBasis#uf()}) gives
+ *       each column of U(s) as C contiguous floats. The Vector API loads L of them (L = 8 or 4, the
+ *       8 when C >= 8 and the platform has 256-bit vectors, else 4; then one 4-lane vector when at least
+ *       4 weights are left, then a scalar tail), multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 ..
+ *       th_(P-1)}. Lane-wise multiply and FMA round exactly as the scalar float {@code *} and {@code
+ *       Math.fma}, in the same order, so the result
  *       is identical to the reference.
  * </ul>
  *
@@ -43,7 +43,9 @@ public final class SeedLmDecoder {
   private static final VarHandle LONG_BE =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
-  private static final ConcurrentHashMap<SeedLmParams, float[]> COLUMN_TABLES = new ConcurrentHashMap<>();
+  private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
+  private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+  private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
   private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
 
   /** {@code POW2[e + 8] = 2^e} for {@code e = -8..7}, exact in float. */
@@ -61,9 +63,13 @@ public final class SeedLmDecoder {
   private final int k;
   private final int bits;
   private final float[] uf;
-  private final float[] ut;
+  private final int[] pos;
+  private final float[] ucycle;
+  private final float[] cols;
+  private final int colLen;
   private final VectorSpecies<Float> species; // null: scalar
-  private final int vecEnd; // weights [0, vecEnd) of a block go through vectors
+  private final int vecEnd; // weights [0, vecEnd) of a block go through vectors of L lanes
+  private final int tailEnd; // then [vecEnd, tailEnd) through one 4-lane vector (8-lane kernels), the rest scalar
 
   /**
    * @param params the SeedLM config
@@ -81,9 +87,14 @@ public final class SeedLmDecoder {
     this.bits = params.bitsPerBlock();
     SeedBasis basis = SeedBasis.of(params);
     this.uf = basis.uf();
-    this.ut = COLUMN_TABLES.computeIfAbsent(params, x -> transpose(basis.uf(), x));
+    Tables t = TABLES.computeIfAbsent(params, x -> Tables.build(basis, x));
+    this.pos = t.pos;
+    this.ucycle = t.ucycle;
+    this.cols = t.cols;
+    this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
     this.vecEnd = species == null ? 0 : c - c % species.length();
+    this.tailEnd = species == S8 && c - vecEnd >= 4 ? vecEnd + 4 : vecEnd;
   }
 
   /** A shared decoder with the default vector size ({@code -Dseedlm.vectorBitSize}, else preferred). */
@@ -110,43 +121,58 @@ public final class SeedLmDecoder {
     return species == null ? 0 : species.length();
   }
 
+  /** 8 lanes when C >= 8 and 256-bit vectors are allowed, else 4 lanes when C >= 4, else scalar. */
   private static VectorSpecies<Float> pickSpecies(int c, int vectorBitSize) {
-    if (vectorBitSize <= 0) {
-      return null;
-    }
     int maxLanes = Math.min(vectorBitSize, FloatVector.SPECIES_PREFERRED.vectorBitSize()) / 32;
-    int fit = 0;
-    for (int lanes = 16; lanes >= 4; lanes /= 2) {
-      if (lanes > maxLanes || lanes > c) {
-        continue;
-      }
-      if (c % lanes == 0) {
-        return species(lanes);
-      }
-      if (fit == 0) {
-        fit = lanes;
-      }
+    if (maxLanes >= 8 && c >= 8) {
+      return S8;
     }
-    return fit == 0 ? null : species(fit);
+    if (maxLanes >= 4 && c >= 4) {
+      return S4;
+    }
+    return null;
   }
 
   private static VectorSpecies<Float> species(int lanes) {
-    return VectorSpecies.of(float.class, VectorShape.forBitSize(lanes * 32));
+    return lanes == 8 ? S8 : S4;
   }
 
-  private static float[] transpose(float[] uf, SeedLmParams params) {
-    int c = params.c();
-    int p = params.p();
-    int cp = c * p;
-    float[] t = new float[uf.length];
-    for (int base = 0; base < uf.length; base += cp) {
-      for (int i = 0; i < c; i++) {
-        for (int j = 0; j < p; j++) {
-          t[base + j * c + i] = uf[base + i * p + j];
+  /**
+   * The LFSR-cycle tables of the fast path (SPEC section 3: every U(s) is a window of one cycle).
+   * With {@code x[m]} the cycle from state 1 and {@code N = 2^K - 1}: {@code pos[s]} is the position
+   * of seed s in the cycle; {@code ucycle[m] = u(x[m mod N])} for {@code m < N + C*P + P}, so that
+   * U(s) in row-major order is {@code ucycle[pos[s] + 1 .. pos[s] + C*P]}; and {@code cols} holds the
+   * P decimations of ucycle, {@code cols[r*colLen + n] = ucycle[r + n*P]}, so that column j of U(s)
+   * is C contiguous floats at {@code (pos[s] + 1 + j) mod P, (pos[s] + 1 + j) div P}. The values are
+   * copied from {@link SeedBasis#uf()} (the canonical decoder's table), about 3 floats per seed
+   * instead of C*P.
+   */
+  private record Tables(int[] pos, float[] ucycle, float[] cols, int colLen) {
+    static Tables build(SeedBasis basis, SeedLmParams params) {
+      int cp = params.c() * params.p();
+      int p = params.p();
+      int[] x = basis.cycle();
+      int n = x.length;
+      float[] uf = basis.uf();
+      int[] pos = new int[n + 1];
+      for (int m = 0; m < n; m++) {
+        pos[x[m]] = m;
+      }
+      int len = n + cp + p + 1;
+      float[] ucycle = new float[len];
+      for (int m = 0; m < len; m++) {
+        int prev = x[((m - 1) % n + n) % n]; // the state before x[m mod N]: its first U entry is u(x[m])
+        ucycle[m] = uf[prev * cp];
+      }
+      int colLen = len / p;
+      float[] cols = new float[p * colLen];
+      for (int r = 0; r < p; r++) {
+        for (int i = 0; i < colLen; i++) {
+          cols[r * colLen + i] = ucycle[r + i * p];
         }
       }
+      return new Tables(pos, ucycle, cols, colLen);
     }
-    return t;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -212,8 +238,15 @@ public final class SeedLmDecoder {
       decodeRef(packed, firstBlock, nBlocks, out, outOff);
       return;
     }
-    if (species != null) {
-      decodeVector(packed, firstBlock, nBlocks, out, outOff);
+    // straight-line kernels per (lanes, P): no vector is carried around a loop (JDK 17 would box it)
+    if (species == S8 && p == 3) {
+      decodeVector8p3(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S8 && p == 4) {
+      decodeVector8p4(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S4 && p == 3) {
+      decodeVector4p3(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S4 && p == 4) {
+      decodeVector4p4(packed, firstBlock, nBlocks, out, outOff);
     } else {
       decodeScalar(packed, firstBlock, nBlocks, out, outOff);
     }
@@ -236,11 +269,10 @@ public final class SeedLmDecoder {
   }
 
   private void decodeScalar(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    int cp = c * p;
     float[] th = new float[p];
-    long pos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, pos += bits) {
-      long w = word(packed, pos);
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
       int seed = (int) (w >>> (64 - k));
       if (seed == 0) {
         throw seedZero(firstBlock + b);
@@ -251,50 +283,232 @@ public final class SeedLmDecoder {
         f <<= 4;
         th[j] = (int) (f >> 60) * scale;
       }
-      int row = seed * cp;
+      int row = pos[seed] + 1;
       int o = outOff + b * c;
       for (int i = 0; i < c; i++, row += p) {
-        float acc = uf[row] * th[0];
+        float acc = ucycle[row] * th[0];
         for (int j = 1; j < p; j++) {
-          acc = Math.fma(uf[row + j], th[j], acc);
+          acc = Math.fma(ucycle[row + j], th[j], acc);
         }
         out[o + i] = acc;
       }
     }
   }
 
-  private void decodeVector(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    VectorSpecies<Float> s = species;
-    int lanes = s.length();
-    int cp = c * p;
-    float[] th = new float[p];
-    long pos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, pos += bits) {
-      long w = word(packed, pos);
+  private void decodeVector8p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 8;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
       int seed = (int) (w >>> (64 - k));
       if (seed == 0) {
         throw seedZero(firstBlock + b);
       }
       long f = w << k;
       float scale = POW2[(int) (f >> 60) + 8];
-      for (int j = 0; j < p; j++) {
-        f <<= 4;
-        th[j] = (int) (f >> 60) * scale;
+      int start = pos[seed] + 1;
+      int r = start % 3;
+      int n = start / 3;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
       }
-      int base = seed * cp;
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
       int o = outOff + b * c;
       for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
-        FloatVector acc = FloatVector.fromArray(s, ut, base + i0).mul(th[0]);
-        for (int j = 1; j < p; j++) {
-          acc = FloatVector.fromArray(s, ut, base + j * c + i0).fma(FloatVector.broadcast(s, th[j]), acc);
-        }
+        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
+        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
+        acc.intoArray(out, o + i0);
+      }
+      if (tailEnd > vecEnd) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + vecEnd).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + vecEnd).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + vecEnd).fma(FloatVector.broadcast(S4, th2), acc);
+        acc.intoArray(out, o + vecEnd);
+      }
+      for (int i = tailEnd; i < c; i++) {
+        float acc = cols[col0 + i] * th0;
+        acc = Math.fma(cols[col1 + i], th1, acc);
+        acc = Math.fma(cols[col2 + i], th2, acc);
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private void decodeVector8p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 8;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 4;
+      int n = start / 4;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th3 = (int) (f >> 60) * scale;
+      int col3 = r * colLen + n;
+      int o = outOff + b * c;
+      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
+        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
+        acc = FloatVector.fromArray(S8, cols, col3 + i0).fma(FloatVector.broadcast(S8, th3), acc);
+        acc.intoArray(out, o + i0);
+      }
+      if (tailEnd > vecEnd) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + vecEnd).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + vecEnd).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + vecEnd).fma(FloatVector.broadcast(S4, th2), acc);
+        acc = FloatVector.fromArray(S4, cols, col3 + vecEnd).fma(FloatVector.broadcast(S4, th3), acc);
+        acc.intoArray(out, o + vecEnd);
+      }
+      for (int i = tailEnd; i < c; i++) {
+        float acc = cols[col0 + i] * th0;
+        acc = Math.fma(cols[col1 + i], th1, acc);
+        acc = Math.fma(cols[col2 + i], th2, acc);
+        acc = Math.fma(cols[col3 + i], th3, acc);
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private void decodeVector4p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 4;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 3;
+      int n = start / 3;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      int o = outOff + b * c;
+      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
         acc.intoArray(out, o + i0);
       }
       for (int i = vecEnd; i < c; i++) {
-        float acc = ut[base + i] * th[0];
-        for (int j = 1; j < p; j++) {
-          acc = Math.fma(ut[base + j * c + i], th[j], acc);
-        }
+        float acc = cols[col0 + i] * th0;
+        acc = Math.fma(cols[col1 + i], th1, acc);
+        acc = Math.fma(cols[col2 + i], th2, acc);
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private void decodeVector4p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 4;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 4;
+      int n = start / 4;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th3 = (int) (f >> 60) * scale;
+      int col3 = r * colLen + n;
+      int o = outOff + b * c;
+      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
+        acc = FloatVector.fromArray(S4, cols, col3 + i0).fma(FloatVector.broadcast(S4, th3), acc);
+        acc.intoArray(out, o + i0);
+      }
+      for (int i = vecEnd; i < c; i++) {
+        float acc = cols[col0 + i] * th0;
+        acc = Math.fma(cols[col1 + i], th1, acc);
+        acc = Math.fma(cols[col2 + i], th2, acc);
+        acc = Math.fma(cols[col3 + i], th3, acc);
         out[o + i] = acc;
       }
     }

@@ -106,6 +106,9 @@ class SeedLmDecoderTest {
     checkAgainstCanonicalAndFast(ODD_C, 63 * 5 + 3, true);
     checkAgainstCanonicalAndFast(WIDE, 1023 + 2, true);
     checkAgainstCanonicalAndFast(new SeedLmParams(12, 4, 12), 4095 + 11, true);
+    checkAgainstCanonicalAndFast(new SeedLmParams(16, 4, 9), 511 + 3, true); // two 8-lane vectors per block
+    checkAgainstCanonicalAndFast(new SeedLmParams(14, 3, 9), 511 + 3, true); // 8 + 4 lanes + 2 scalar
+    checkAgainstCanonicalAndFast(new SeedLmParams(6, 4, 7), 127 + 3, true); // 4 lanes + 2 scalar
   }
 
   @Test
@@ -143,9 +146,7 @@ class SeedLmDecoderTest {
   @Test
   void scalarSwitchAndVectorWidths() {
     assertEquals(0, new SeedLmDecoder(SeedLmParams.FOUR_BIT, 0).lanes());
-    SeedLmDecoder v = new SeedLmDecoder(SeedLmParams.THREE_BIT, 512);
-    if (v.vectorized()) {
-      assertEquals(0, 12 % v.lanes(), "3-bit picks a lane count that divides C = 12");
-    }
+    SeedLmDecoder v = new SeedLmDecoder(SeedLmParams.THREE_BIT, 128);
+    assertEquals(4, v.lanes());
   }
 }
