@@ -26,11 +26,13 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *       configs; wider blocks fall back to a bit reader). U(s) is never materialized per seed: all
  *       U(s) are windows of one LFSR cycle (SPEC section 3), so a table of about {@code 2^K} floats
  *       ({@link Tables}, 256 KiB for K = 16, L2-resident, copied from {@link SeedBasis#uf()}) gives
- *       each column of U(s) as C contiguous floats. The Vector API loads L of them (L = 8 or 4, the
- *       8 when C >= 8 and the platform has 256-bit vectors, else 4; then one 4-lane vector when at least
- *       4 weights are left, then a scalar tail), multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 ..
- *       th_(P-1)}. Lane-wise multiply and FMA round exactly as the scalar float {@code *} and {@code
- *       Math.fma}, in the same order, so the result
+ *       each column of U(s) as C contiguous floats. The Vector API loads L of them (L = 8 when C >= 8
+ *       and the platform has 256-bit vectors, else 4; chunks at 0, L, 2L, ... and a last one at C - L
+ *       that may overlap the previous one, so there is no scalar tail and the common configs use one
+ *       vector shape only), multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 ..
+ *       th_(P-1)}, unrolled for P = 3 and P = 4 (other P take the scalar path). Lane-wise multiply and
+ *       FMA round exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so
+ *       the result
  *       is identical to the reference.
  * </ul>
  *
@@ -68,8 +70,7 @@ public final class SeedLmDecoder {
   private final float[] cols;
   private final int colLen;
   private final VectorSpecies<Float> species; // null: scalar
-  private final int vecEnd; // weights [0, vecEnd) of a block go through vectors of L lanes
-  private final int tailEnd; // then [vecEnd, tailEnd) through one 4-lane vector (8-lane kernels), the rest scalar
+  private final int lastChunk; // C - L: offset of the last vector chunk of a block
 
   /**
    * @param params the SeedLM config
@@ -93,8 +94,7 @@ public final class SeedLmDecoder {
     this.cols = t.cols;
     this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
-    this.vecEnd = species == null ? 0 : c - c % species.length();
-    this.tailEnd = species == S8 && c - vecEnd >= 4 ? vecEnd + 4 : vecEnd;
+    this.lastChunk = species == null ? 0 : c - species.length();
   }
 
   /** A shared decoder with the default vector size ({@code -Dseedlm.vectorBitSize}, else preferred). */
@@ -327,23 +327,16 @@ public final class SeedLmDecoder {
       float th2 = (int) (f >> 60) * scale;
       int col2 = r * colLen + n;
       int o = outOff + b * c;
-      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
         FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
         acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
         acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
         acc.intoArray(out, o + i0);
-      }
-      if (tailEnd > vecEnd) {
-        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + vecEnd).mul(th0);
-        acc = FloatVector.fromArray(S4, cols, col1 + vecEnd).fma(FloatVector.broadcast(S4, th1), acc);
-        acc = FloatVector.fromArray(S4, cols, col2 + vecEnd).fma(FloatVector.broadcast(S4, th2), acc);
-        acc.intoArray(out, o + vecEnd);
-      }
-      for (int i = tailEnd; i < c; i++) {
-        float acc = cols[col0 + i] * th0;
-        acc = Math.fma(cols[col1 + i], th1, acc);
-        acc = Math.fma(cols[col2 + i], th2, acc);
-        out[o + i] = acc;
+        if (i0 == lastChunk) {
+          break;
+        }
       }
     }
   }
@@ -387,26 +380,17 @@ public final class SeedLmDecoder {
       float th3 = (int) (f >> 60) * scale;
       int col3 = r * colLen + n;
       int o = outOff + b * c;
-      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
         FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
         acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
         acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
         acc = FloatVector.fromArray(S8, cols, col3 + i0).fma(FloatVector.broadcast(S8, th3), acc);
         acc.intoArray(out, o + i0);
-      }
-      if (tailEnd > vecEnd) {
-        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + vecEnd).mul(th0);
-        acc = FloatVector.fromArray(S4, cols, col1 + vecEnd).fma(FloatVector.broadcast(S4, th1), acc);
-        acc = FloatVector.fromArray(S4, cols, col2 + vecEnd).fma(FloatVector.broadcast(S4, th2), acc);
-        acc = FloatVector.fromArray(S4, cols, col3 + vecEnd).fma(FloatVector.broadcast(S4, th3), acc);
-        acc.intoArray(out, o + vecEnd);
-      }
-      for (int i = tailEnd; i < c; i++) {
-        float acc = cols[col0 + i] * th0;
-        acc = Math.fma(cols[col1 + i], th1, acc);
-        acc = Math.fma(cols[col2 + i], th2, acc);
-        acc = Math.fma(cols[col3 + i], th3, acc);
-        out[o + i] = acc;
+        if (i0 == lastChunk) {
+          break;
+        }
       }
     }
   }
@@ -443,17 +427,16 @@ public final class SeedLmDecoder {
       float th2 = (int) (f >> 60) * scale;
       int col2 = r * colLen + n;
       int o = outOff + b * c;
-      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
         FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
         acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
         acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
         acc.intoArray(out, o + i0);
-      }
-      for (int i = vecEnd; i < c; i++) {
-        float acc = cols[col0 + i] * th0;
-        acc = Math.fma(cols[col1 + i], th1, acc);
-        acc = Math.fma(cols[col2 + i], th2, acc);
-        out[o + i] = acc;
+        if (i0 == lastChunk) {
+          break;
+        }
       }
     }
   }
@@ -497,19 +480,17 @@ public final class SeedLmDecoder {
       float th3 = (int) (f >> 60) * scale;
       int col3 = r * colLen + n;
       int o = outOff + b * c;
-      for (int i0 = 0; i0 < vecEnd; i0 += lanes) {
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
         FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
         acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
         acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
         acc = FloatVector.fromArray(S4, cols, col3 + i0).fma(FloatVector.broadcast(S4, th3), acc);
         acc.intoArray(out, o + i0);
-      }
-      for (int i = vecEnd; i < c; i++) {
-        float acc = cols[col0 + i] * th0;
-        acc = Math.fma(cols[col1 + i], th1, acc);
-        acc = Math.fma(cols[col2 + i], th2, acc);
-        acc = Math.fma(cols[col3 + i], th3, acc);
-        out[o + i] = acc;
+        if (i0 == lastChunk) {
+          break;
+        }
       }
     }
   }

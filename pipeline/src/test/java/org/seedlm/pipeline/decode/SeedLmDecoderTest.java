@@ -20,7 +20,7 @@ import org.seedlm.pipeline.codec.SeedLmParams;
 class SeedLmDecoderTest {
 
   static final SeedLmParams SMALL_K = new SeedLmParams(8, 3, 8);
-  static final SeedLmParams ODD_C = new SeedLmParams(7, 2, 6); // C not a multiple of 4: scalar tail
+  static final SeedLmParams ODD_C = new SeedLmParams(7, 2, 6); // P = 2: scalar path
   static final SeedLmParams WIDE = new SeedLmParams(16, 12, 10); // 62 bits: bit-reader fallback
 
   /** Random valid codes: every seed appears when {@code allSeeds}, e and q uniform in [-8, 7]. */
@@ -107,8 +107,8 @@ class SeedLmDecoderTest {
     checkAgainstCanonicalAndFast(WIDE, 1023 + 2, true);
     checkAgainstCanonicalAndFast(new SeedLmParams(12, 4, 12), 4095 + 11, true);
     checkAgainstCanonicalAndFast(new SeedLmParams(16, 4, 9), 511 + 3, true); // two 8-lane vectors per block
-    checkAgainstCanonicalAndFast(new SeedLmParams(14, 3, 9), 511 + 3, true); // 8 + 4 lanes + 2 scalar
-    checkAgainstCanonicalAndFast(new SeedLmParams(6, 4, 7), 127 + 3, true); // 4 lanes + 2 scalar
+    checkAgainstCanonicalAndFast(new SeedLmParams(14, 3, 9), 511 + 3, true); // overlapping 8-lane chunks
+    checkAgainstCanonicalAndFast(new SeedLmParams(6, 4, 7), 127 + 3, true); // overlapping 4-lane chunks
   }
 
   @Test
