@@ -61,6 +61,7 @@ final class Bench implements Callable<Integer> {
       System.out.println("== random Gaussian blocks");
     }
     SearchBenchmark.main(common.toArray(new String[0]));
+    org.seedlm.pipeline.decode.DecodeBenchmark.main(common.toArray(new String[0])); // decode vs memcpy
     if (model != null) {
       java.nio.file.Path raw = Files.createTempFile("seedlm-bench-", ".f32");
       try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {

@@ -80,7 +80,8 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        String verified = VerifyStep.run(s, run);
+        VerifyJob.Result v = VerifyJob.run(s, run, System.out);
+        String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
         Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("
             + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
@@ -105,12 +106,5 @@ final class Report implements Callable<Integer> {
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
     return Cli.OK;
-  }
-
-  /** Placeholder replaced by the verify stage once it lands. */
-  static final class VerifyStep {
-    static String run(SparkSession s, String run) {
-      return "n/a";
-    }
   }
 }

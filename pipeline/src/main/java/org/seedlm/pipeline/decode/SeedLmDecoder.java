@@ -1,0 +1,550 @@
+package org.seedlm.pipeline.decode;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.concurrent.ConcurrentHashMap;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.SeedBasis;
+import org.seedlm.pipeline.codec.SeedLmParams;
+
+/**
+ * Decodes packed SeedLM blocks (FORMAT.md section 6.1) to float32, bit for bit equal to the
+ * canonical {@code SeedLmCodec.decode}.
+ *
+ * <p>Two decoders over the same packed bit string (block {@code b} at stream bits {@code [b *
+ * bitsPerBlock, (b + 1) * bitsPerBlock)}, MSB first):
+ *
+ * <ul>
+ *   <li>{@link #decodeRef}: the reference twin, plain scalar loops: the fields are read bit by bit,
+ *       {@code th_j = (float) (q_j * 2^e)}, and for each weight {@code acc = U[i][0] * th_0}, then
+ *       {@code acc = fma(U[i][j], th_j, acc)} for {@code j = 1..P-1}, with the float32 U of {@link
+ *       SeedBasis#uf()}.
+ *   <li>{@link #decode}: the fast decoder. The fields of a block are unpacked from one big-endian
+ *       64-bit load with shifts (blocks of at most 57 bits, which covers the 4-bit and the 3-bit
+ *       configs; wider blocks fall back to a bit reader). U(s) is never materialized per seed: all
+ *       U(s) are windows of one LFSR cycle (SPEC section 3), so a table of about {@code 2^K} floats
+ *       ({@link Tables}, 256 KiB for K = 16, L2-resident, copied from {@link SeedBasis#uf()}) gives
+ *       each column of U(s) as C contiguous floats. The Vector API loads L of them (L = 8 when C >= 8
+ *       and the platform has 256-bit vectors, else 4; chunks at 0, L, 2L, ... and a last one at C - L
+ *       that may overlap the previous one, so there is no scalar tail and the common configs use one
+ *       vector shape only), multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 ..
+ *       th_(P-1)}, unrolled for P = 3 and P = 4 (other P take the scalar path). Lane-wise multiply and
+ *       FMA round exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so
+ *       the result
+ *       is identical to the reference.
+ * </ul>
+ *
+ * <p>{@code -Dseedlm.vectorBitSize=0} (or the constructor argument 0) forces the scalar path of
+ * {@link #decode} (same unpacking and table, scalar arithmetic). Instances are immutable and
+ * thread-safe.
+ */
+public final class SeedLmDecoder {
+
+  private static final VarHandle LONG_BE =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+
+  private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
+  private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
+  private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
+  private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
+
+  /** {@code POW2[e + 8] = 2^e} for {@code e = -8..7}, exact in float. */
+  private static final float[] POW2 = new float[16];
+
+  static {
+    for (int e = -8; e <= 7; e++) {
+      POW2[e + 8] = (float) Math.scalb(1.0, e);
+    }
+  }
+
+  private final SeedLmParams params;
+  private final int c;
+  private final int p;
+  private final int k;
+  private final int bits;
+  private final float[] uf;
+  private final int[] pos;
+  private final float[] ucycle;
+  private final float[] cols;
+  private final int colLen;
+  private final VectorSpecies<Float> species; // null: scalar
+  private final int lastChunk; // C - L: offset of the last vector chunk of a block
+
+  /**
+   * @param params the SeedLM config
+   * @param vectorBitSize largest vector size in bits to use (capped at the platform's preferred
+   *     size); 0 forces the scalar path
+   */
+  public SeedLmDecoder(SeedLmParams params, int vectorBitSize) {
+    if (params == null) {
+      throw new IllegalArgumentException("Cannot create SeedLM decoder: params are required");
+    }
+    this.params = params;
+    this.c = params.c();
+    this.p = params.p();
+    this.k = params.k();
+    this.bits = params.bitsPerBlock();
+    SeedBasis basis = SeedBasis.of(params);
+    this.uf = basis.uf();
+    Tables t = TABLES.computeIfAbsent(params, x -> Tables.build(basis, x));
+    this.pos = t.pos;
+    this.ucycle = t.ucycle;
+    this.cols = t.cols;
+    this.colLen = t.colLen;
+    this.species = pickSpecies(c, vectorBitSize);
+    this.lastChunk = species == null ? 0 : c - species.length();
+  }
+
+  /** A shared decoder with the default vector size ({@code -Dseedlm.vectorBitSize}, else preferred). */
+  public static SeedLmDecoder of(SeedLmParams params) {
+    return DEFAULTS.computeIfAbsent(params, x -> new SeedLmDecoder(x, defaultVectorBitSize()));
+  }
+
+  /** {@code -Dseedlm.vectorBitSize}, else the platform's preferred float vector size. */
+  public static int defaultVectorBitSize() {
+    return Integer.getInteger("seedlm.vectorBitSize", FloatVector.SPECIES_PREFERRED.vectorBitSize());
+  }
+
+  public SeedLmParams params() {
+    return params;
+  }
+
+  /** Whether {@link #decode} uses the Vector API. */
+  public boolean vectorized() {
+    return species != null;
+  }
+
+  /** Float lanes per vector of {@link #decode} (0 when scalar). */
+  public int lanes() {
+    return species == null ? 0 : species.length();
+  }
+
+  /** 8 lanes when C >= 8 and 256-bit vectors are allowed, else 4 lanes when C >= 4, else scalar. */
+  private static VectorSpecies<Float> pickSpecies(int c, int vectorBitSize) {
+    int maxLanes = Math.min(vectorBitSize, FloatVector.SPECIES_PREFERRED.vectorBitSize()) / 32;
+    if (maxLanes >= 8 && c >= 8) {
+      return S8;
+    }
+    if (maxLanes >= 4 && c >= 4) {
+      return S4;
+    }
+    return null;
+  }
+
+  private static VectorSpecies<Float> species(int lanes) {
+    return lanes == 8 ? S8 : S4;
+  }
+
+  /**
+   * The LFSR-cycle tables of the fast path (SPEC section 3: every U(s) is a window of one cycle).
+   * With {@code x[m]} the cycle from state 1 and {@code N = 2^K - 1}: {@code pos[s]} is the position
+   * of seed s in the cycle; {@code ucycle[m] = u(x[m mod N])} for {@code m < N + C*P + P}, so that
+   * U(s) in row-major order is {@code ucycle[pos[s] + 1 .. pos[s] + C*P]}; and {@code cols} holds the
+   * P decimations of ucycle, {@code cols[r*colLen + n] = ucycle[r + n*P]}, so that column j of U(s)
+   * is C contiguous floats at {@code (pos[s] + 1 + j) mod P, (pos[s] + 1 + j) div P}. The values are
+   * copied from {@link SeedBasis#uf()} (the canonical decoder's table), about 3 floats per seed
+   * instead of C*P.
+   */
+  private record Tables(int[] pos, float[] ucycle, float[] cols, int colLen) {
+    static Tables build(SeedBasis basis, SeedLmParams params) {
+      int cp = params.c() * params.p();
+      int p = params.p();
+      int[] x = basis.cycle();
+      int n = x.length;
+      float[] uf = basis.uf();
+      int[] pos = new int[n + 1];
+      for (int m = 0; m < n; m++) {
+        pos[x[m]] = m;
+      }
+      int len = n + cp + p + 1;
+      float[] ucycle = new float[len];
+      for (int m = 0; m < len; m++) {
+        int prev = x[((m - 1) % n + n) % n]; // the state before x[m mod N]: its first U entry is u(x[m])
+        ucycle[m] = uf[prev * cp];
+      }
+      int colLen = len / p;
+      float[] cols = new float[p * colLen];
+      for (int r = 0; r < p; r++) {
+        for (int i = 0; i < colLen; i++) {
+          cols[r * colLen + i] = ucycle[r + i * p];
+        }
+      }
+      return new Tables(pos, ucycle, cols, colLen);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reference twin
+
+  /**
+   * Reference decode of blocks {@code firstBlock .. firstBlock + nBlocks - 1} of the packed bit
+   * string {@code packed} into {@code out[outOff .. outOff + nBlocks*C)}.
+   *
+   * @throws IllegalArgumentException on a seed 0 (naming the block) or out-of-range arguments
+   */
+  public void decodeRef(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    check(packed, firstBlock, nBlocks, out, outOff);
+    float[] th = new float[p];
+    for (int b = 0; b < nBlocks; b++) {
+      long block = firstBlock + b;
+      long pos = block * bits;
+      int seed = (int) readBits(packed, pos, k);
+      if (seed == 0) {
+        throw seedZero(block);
+      }
+      int e = signed4(readBits(packed, pos + k, 4));
+      for (int j = 0; j < p; j++) {
+        int q = signed4(readBits(packed, pos + k + 4 + 4L * j, 4));
+        th[j] = (float) Math.scalb((double) q, e);
+      }
+      int base = seed * c * p;
+      int o = outOff + b * c;
+      for (int i = 0; i < c; i++) {
+        int row = base + i * p;
+        float acc = uf[row] * th[0];
+        for (int j = 1; j < p; j++) {
+          acc = Math.fma(uf[row + j], th[j], acc);
+        }
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private static long readBits(byte[] buf, long pos, int n) {
+    long v = 0;
+    for (int i = 0; i < n; i++, pos++) {
+      int bit = (buf[(int) (pos >>> 3)] >>> (7 - (int) (pos & 7))) & 1;
+      v = (v << 1) | bit;
+    }
+    return v;
+  }
+
+  private static int signed4(long v) {
+    return ((int) v << 28) >> 28;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fast decoder
+
+  /**
+   * Fast decode, bit for bit equal to {@link #decodeRef} (same arguments and exceptions). Usable
+   * per tensor slice: {@code firstBlock} is the block index within {@code packed}.
+   */
+  public void decode(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    check(packed, firstBlock, nBlocks, out, outOff);
+    if (bits + 7 > 64) {
+      decodeRef(packed, firstBlock, nBlocks, out, outOff);
+      return;
+    }
+    // straight-line kernels per (lanes, P): no vector is carried around a loop (JDK 17 would box it)
+    if (species == S8 && p == 3) {
+      decodeVector8p3(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S8 && p == 4) {
+      decodeVector8p4(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S4 && p == 3) {
+      decodeVector4p3(packed, firstBlock, nBlocks, out, outOff);
+    } else if (species == S4 && p == 4) {
+      decodeVector4p4(packed, firstBlock, nBlocks, out, outOff);
+    } else {
+      decodeScalar(packed, firstBlock, nBlocks, out, outOff);
+    }
+  }
+
+  /** The block's bits left-aligned in a long (bits beyond the array read as 0). */
+  private static long word(byte[] packed, long pos) {
+    int idx = (int) (pos >>> 3);
+    int sh = (int) (pos & 7);
+    long w;
+    if (idx <= packed.length - 8) {
+      w = (long) LONG_BE.get(packed, idx);
+    } else {
+      w = 0;
+      for (int i = 0; i < 8; i++) {
+        w = (w << 8) | (idx + i < packed.length ? packed[idx + i] & 0xFF : 0);
+      }
+    }
+    return w << sh;
+  }
+
+  private void decodeScalar(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    float[] th = new float[p];
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      for (int j = 0; j < p; j++) {
+        f <<= 4;
+        th[j] = (int) (f >> 60) * scale;
+      }
+      int row = pos[seed] + 1;
+      int o = outOff + b * c;
+      for (int i = 0; i < c; i++, row += p) {
+        float acc = ucycle[row] * th[0];
+        for (int j = 1; j < p; j++) {
+          acc = Math.fma(ucycle[row + j], th[j], acc);
+        }
+        out[o + i] = acc;
+      }
+    }
+  }
+
+  private void decodeVector8p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 8;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 3;
+      int n = start / 3;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      int o = outOff + b * c;
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
+        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
+        acc.intoArray(out, o + i0);
+        if (i0 == lastChunk) {
+          break;
+        }
+      }
+    }
+  }
+
+  private void decodeVector8p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 8;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 4;
+      int n = start / 4;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th3 = (int) (f >> 60) * scale;
+      int col3 = r * colLen + n;
+      int o = outOff + b * c;
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
+        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
+        acc = FloatVector.fromArray(S8, cols, col3 + i0).fma(FloatVector.broadcast(S8, th3), acc);
+        acc.intoArray(out, o + i0);
+        if (i0 == lastChunk) {
+          break;
+        }
+      }
+    }
+  }
+
+  private void decodeVector4p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 4;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 3;
+      int n = start / 3;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 3) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      int o = outOff + b * c;
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
+        acc.intoArray(out, o + i0);
+        if (i0 == lastChunk) {
+          break;
+        }
+      }
+    }
+  }
+
+  private void decodeVector4p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    final int lanes = 4;
+    long bitPos = firstBlock * bits;
+    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(firstBlock + b);
+      }
+      long f = w << k;
+      float scale = POW2[(int) (f >> 60) + 8];
+      int start = pos[seed] + 1;
+      int r = start % 4;
+      int n = start / 4;
+      f <<= 4;
+      float th0 = (int) (f >> 60) * scale;
+      int col0 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th1 = (int) (f >> 60) * scale;
+      int col1 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th2 = (int) (f >> 60) * scale;
+      int col2 = r * colLen + n;
+      if (++r == 4) {
+        r = 0;
+        n++;
+      }
+      f <<= 4;
+      float th3 = (int) (f >> 60) * scale;
+      int col3 = r * colLen + n;
+      int o = outOff + b * c;
+      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
+      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
+      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
+        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
+        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
+        acc = FloatVector.fromArray(S4, cols, col3 + i0).fma(FloatVector.broadcast(S4, th3), acc);
+        acc.intoArray(out, o + i0);
+        if (i0 == lastChunk) {
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * Decodes a whole packed tensor of {@code blocks} blocks and keeps the first {@code numel} values
+   * (the padding of the last block is dropped), with the fast decoder.
+   */
+  public float[] decodeTensor(byte[] packed, long blocks, long numel) {
+    if (numel < 0 || blocks != (numel + c - 1) / c) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode tensor: %d blocks of C=%d do not hold %d weights", blocks, c, numel));
+    }
+    float[] out = new float[Math.toIntExact(numel)];
+    if (blocks == 0) {
+      return out;
+    }
+    int full = (int) (numel / c);
+    decode(packed, 0, full, out, 0);
+    if (full < blocks) {
+      float[] tail = new float[c];
+      decode(packed, full, 1, tail, 0);
+      System.arraycopy(tail, 0, out, full * c, (int) (numel - (long) full * c));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private IllegalArgumentException seedZero(long block) {
+    return new IllegalArgumentException(String.format(
+        "Cannot decode SeedLM block %d (%s): seed 0 is not a valid seed", block, params.name()));
+  }
+
+  private void check(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    if (firstBlock < 0 || nBlocks < 0) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode %d blocks from block %d: both must be >= 0", nBlocks, firstBlock));
+    }
+    long needBytes = ((firstBlock + nBlocks) * bits + 7) / 8;
+    if (needBytes > packed.length) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode blocks %d..%d: they need %d packed bytes, the array has %d", firstBlock,
+          firstBlock + nBlocks - 1, needBytes, packed.length));
+    }
+    if (outOff < 0 || (long) outOff + (long) nBlocks * c > out.length) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode %d blocks of C=%d into out[%d..]: the array has %d floats", nBlocks, c, outOff,
+          out.length));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SeedLmDecoder(" + params + ", " + (species == null ? "scalar" : lanes() + " lanes") + ")";
+  }
+}

@@ -1,0 +1,152 @@
+package org.seedlm.pipeline.decode;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.SeedLmParams;
+
+/**
+ * The reference twin against the canonical codec, and every fast path (vector widths, scalar)
+ * against the reference twin, bit for bit, on random codes.
+ */
+class SeedLmDecoderTest {
+
+  static final SeedLmParams SMALL_K = new SeedLmParams(8, 3, 8);
+  static final SeedLmParams ODD_C = new SeedLmParams(7, 2, 6); // P = 2: scalar path
+  static final SeedLmParams WIDE = new SeedLmParams(16, 12, 10); // 62 bits: bit-reader fallback
+
+  /** Random valid codes: every seed appears when {@code allSeeds}, e and q uniform in [-8, 7]. */
+  static byte[] randomCodes(SeedLmParams params, int blocks, long rngSeed, boolean allSeeds) {
+    SeedLmCodec codec = new SeedLmCodec(params);
+    Random r = new Random(rngSeed);
+    byte[] packed = new byte[(int) codec.packedBytes(blocks)];
+    int n = params.numSeeds();
+    for (int b = 0; b < blocks; b++) {
+      int seed = allSeeds ? 1 + b % n : 1 + r.nextInt(n);
+      int[] q = new int[params.p()];
+      for (int j = 0; j < q.length; j++) {
+        q[j] = r.nextInt(16) - 8;
+      }
+      codec.writeBlock(packed, (long) b * params.bitsPerBlock(), seed, r.nextInt(16) - 8, q);
+    }
+    return packed;
+  }
+
+  static List<SeedLmDecoder> fastDecoders(SeedLmParams params) {
+    List<SeedLmDecoder> out = new ArrayList<>();
+    for (int bits : new int[] {0, 128, 256, 512}) {
+      out.add(new SeedLmDecoder(params, bits));
+    }
+    return out;
+  }
+
+  static void assertSameBits(float[] expected, float[] actual, String what) {
+    assertEquals(expected.length, actual.length, what);
+    for (int i = 0; i < expected.length; i++) {
+      int a = Float.floatToRawIntBits(expected[i]);
+      int b = Float.floatToRawIntBits(actual[i]);
+      if (a != b) {
+        throw new AssertionError(String.format("%s: value %d differs: %s (0x%08x) vs %s (0x%08x)", what, i,
+            expected[i], a, actual[i], b));
+      }
+    }
+  }
+
+  void checkAgainstCanonicalAndFast(SeedLmParams params, int blocks, boolean allSeeds) {
+    SeedLmCodec codec = new SeedLmCodec(params);
+    byte[] packed = randomCodes(params, blocks, 42 + blocks, allSeeds);
+    int c = params.c();
+    float[] canonical = new float[blocks * c];
+    codec.decode(packed, 0, blocks, canonical, 0);
+    float[] ref = new float[blocks * c];
+    SeedLmDecoder refDec = new SeedLmDecoder(params, 0);
+    refDec.decodeRef(packed, 0, blocks, ref, 0);
+    assertSameBits(canonical, ref, params + " reference twin vs SeedLmCodec.decode");
+    for (SeedLmDecoder d : fastDecoders(params)) {
+      float[] fast = new float[blocks * c];
+      d.decode(packed, 0, blocks, fast, 0);
+      assertSameBits(ref, fast, d + " all blocks");
+      // odd slices at odd offsets, including the last (tail) block of the string
+      int[][] slices = {{0, 1}, {1, 3}, {3, 5}, {blocks - 1, 1}, {blocks - 7, 7}, {blocks / 2 + 1, blocks / 2 - 1}};
+      for (int[] sl : slices) {
+        int first = sl[0];
+        int n = sl[1];
+        int off = 5;
+        float[] got = new float[off + n * c + 3];
+        Arrays.fill(got, Float.NaN);
+        d.decode(packed, first, n, got, off);
+        assertSameBits(Arrays.copyOfRange(ref, first * c, (first + n) * c), Arrays.copyOfRange(got, off, off + n * c),
+            d + " slice " + first + "+" + n);
+        assertTrue(Float.isNaN(got[off - 1]) && Float.isNaN(got[off + n * c]), "writes only its slice");
+      }
+    }
+  }
+
+  @Test
+  void fourBitAllSeeds() {
+    checkAgainstCanonicalAndFast(SeedLmParams.FOUR_BIT, 65535 + 17, true);
+  }
+
+  @Test
+  void threeBitRandomCodesStraddlingBytes() {
+    checkAgainstCanonicalAndFast(SeedLmParams.THREE_BIT, 20001, false); // odd count: last block ends mid-byte
+  }
+
+  @Test
+  void smallKAllSeedsAndOddConfigs() {
+    checkAgainstCanonicalAndFast(SMALL_K, 255 * 9 + 1, true);
+    checkAgainstCanonicalAndFast(ODD_C, 63 * 5 + 3, true);
+    checkAgainstCanonicalAndFast(WIDE, 1023 + 2, true);
+    checkAgainstCanonicalAndFast(new SeedLmParams(12, 4, 12), 4095 + 11, true);
+    checkAgainstCanonicalAndFast(new SeedLmParams(16, 4, 9), 511 + 3, true); // two 8-lane vectors per block
+    checkAgainstCanonicalAndFast(new SeedLmParams(14, 3, 9), 511 + 3, true); // overlapping 8-lane chunks
+    checkAgainstCanonicalAndFast(new SeedLmParams(6, 4, 7), 127 + 3, true); // overlapping 4-lane chunks
+  }
+
+  @Test
+  void decodeTensorDropsThePaddingOfTheTailBlock() {
+    SeedLmParams params = SeedLmParams.THREE_BIT;
+    int numel = 35; // 3 blocks, the last with 11 padding weights
+    byte[] packed = randomCodes(params, 3, 7, false);
+    assertEquals(14, packed.length);
+    float[] ref = new float[36];
+    new SeedLmDecoder(params, 0).decodeRef(packed, 0, 3, ref, 0);
+    for (SeedLmDecoder d : fastDecoders(params)) {
+      assertSameBits(Arrays.copyOf(ref, numel), d.decodeTensor(packed, 3, numel), d.toString());
+    }
+    assertThrows(IllegalArgumentException.class, () -> SeedLmDecoder.of(params).decodeTensor(packed, 4, numel));
+  }
+
+  @Test
+  void seedZeroAndBadRangesAreRefusedNamingTheBlock() {
+    SeedLmParams params = SeedLmParams.FOUR_BIT;
+    byte[] packed = randomCodes(params, 10, 3, false);
+    packed[4 * 6] = 0;
+    packed[4 * 6 + 1] = 0; // block 6: seed 0
+    for (SeedLmDecoder d : fastDecoders(params)) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> d.decode(packed, 2, 8, new float[64], 0));
+      assertTrue(e.getMessage().contains("block 6"), e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> d.decode(packed, 5, 6, new float[48], 0));
+      assertThrows(IllegalArgumentException.class, () -> d.decode(packed, 0, 2, new float[15], 0));
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new SeedLmDecoder(params, 0).decodeRef(packed, 0, 10, new float[80], 0));
+    assertTrue(e.getMessage().contains("block 6"), e.getMessage());
+  }
+
+  @Test
+  void scalarSwitchAndVectorWidths() {
+    assertEquals(0, new SeedLmDecoder(SeedLmParams.FOUR_BIT, 0).lanes());
+    SeedLmDecoder v = new SeedLmDecoder(SeedLmParams.THREE_BIT, 128);
+    assertEquals(4, v.lanes());
+  }
+}
