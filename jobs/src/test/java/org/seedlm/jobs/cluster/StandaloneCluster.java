@@ -34,7 +34,7 @@ import java.util.stream.Collectors;
 final class StandaloneCluster implements AutoCloseable {
 
   /** Spark 4.2's JavaModuleOptions (docs: /work/shared/notes/ecosystem.md §1). */
-  static final List<String> JVM_FLAGS = List.of("-XX:+IgnoreUnrecognizedVMOptions",
+  static final List<String> JVM_FLAGS = List.of("-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector",
       "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
       "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
       "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.nio=ALL-UNNAMED",
@@ -57,7 +57,7 @@ final class StandaloneCluster implements AutoCloseable {
   final String executorClassPath;
   final int masterPort;
   final int masterUiPort;
-  private final String java;
+  private final String javaBin;
   private Process master;
   private final Process[] workers;
   /** Everything started here, plus executors seen under killed workers: killed on close. */
@@ -69,7 +69,7 @@ final class StandaloneCluster implements AutoCloseable {
     this.dir = dir;
     this.logs = Files.createDirectories(dir.resolve("logs"));
     this.classpath = testClassPath();
-    this.java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    this.javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     this.sparkHome = fakeSparkHome(dir.resolve("spark-home"), classpath);
     this.executorClassPath = classpath.stream().filter(e -> Files.isDirectory(Path.of(e)))
         .collect(Collectors.joining(File.pathSeparator));
@@ -181,7 +181,7 @@ final class StandaloneCluster implements AutoCloseable {
   private Process launch(String name, List<String> jvmOpts, String mainClass, List<String> args)
       throws IOException {
     List<String> cmd = new ArrayList<>();
-    cmd.add(java);
+    cmd.add(javaBin);
     cmd.addAll(JVM_FLAGS);
     cmd.addAll(jvmOpts);
     cmd.addAll(List.of("-cp", String.join(File.pathSeparator, classpath), mainClass));
