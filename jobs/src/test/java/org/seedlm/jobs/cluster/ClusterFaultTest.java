@@ -11,10 +11,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,8 +25,21 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.seedlm.pipeline.bert.BertImporter;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.kernel.FastSeedLmCodec;
+import org.seedlm.pipeline.kernel.FastSeedSearch;
+import org.seedlm.pipeline.run.Assembler;
 import org.seedlm.pipeline.run.CommitMarker;
+import org.seedlm.pipeline.run.Plan;
+import org.seedlm.pipeline.run.Planner;
 import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.RunSpec;
+import org.seedlm.pipeline.run.TensorSelection;
+import org.seedlm.pipeline.run.UnitRunner;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.safetensors.SafetensorsWriter;
 
 /**
  * Faults on a real Spark standalone cluster (a master and two 1-core workers, each its own JVM):
@@ -60,17 +75,22 @@ class ClusterFaultTest {
   static final List<String> TABLE = new ArrayList<>();
 
   @BeforeAll
-  static void startCluster() throws IOException {
+  static void startCluster() throws Exception {
     long t0 = System.nanoTime();
-    String cache = System.getProperty("seedlm.cache.dir", "target/test-cache");
-    model = BertImporter.ensureImported(BertImporter.locateJar(),
-        new org.apache.hadoop.fs.Path(cache, "bert-base-uncased"), new Configuration()).toString();
     root = Path.of("target", "cluster-it").toAbsolutePath();
     StandaloneCluster.deleteTree(root);
     Files.createDirectories(root);
-    cluster = StandaloneCluster.start(root, 2, Duration.ofSeconds(90));
+    // The JVMs boot while this JVM writes the model and computes the undisturbed run.
+    cluster = StandaloneCluster.launch(root, 2);
+    model = writeModel(root.resolve("model")).toString();
+    long tb = System.nanoTime();
+    baseline = undisturbedRun(root.resolve("run-baseline"));
+    double baselineSecs = secs(tb);
+    cluster.awaitAliveWorkers(2, Duration.ofSeconds(120));
     System.out.printf("[cluster] master %s (UI %d) and 2 workers up in %.1f s; logs in %s%n", cluster.masterUrl(),
         cluster.masterUiPort, secs(t0), cluster.logs);
+    TABLE.add(String.format("| none (baseline) | the same units computed and assembled by the engine-free core "
+        + "(UnitRunner + Assembler) in the test JVM, fast kernel | %.1f s | (reference) |", baselineSecs));
   }
 
   @AfterAll
@@ -90,21 +110,12 @@ class ClusterFaultTest {
   // ---------------------------------------------------------------- tests
 
   @Test
-  @Order(1)
-  void undisturbedRunOnTheCluster() throws Exception {
-    long t0 = System.nanoTime();
-    baseline();
-    TABLE.add(String.format("| none (baseline) | quantize 36 units on 2 executors + assemble on the cluster | "
-        + "%.1f s total | (reference) |", secs(t0)));
-  }
-
-  @Test
   @Order(2)
   void workerKilledMidStage() throws Exception {
     Map<String, String> base = baseline();
     cluster.ensureWorkers(Duration.ofSeconds(60));
     Path run = root.resolve("run-worker-kill");
-    Process d = cluster.driver("quantize-worker-kill", quantizeArgs(run), conf(400, false));
+    Process d = cluster.driver("quantize-worker-kill", quantizeArgs(run), conf(250, false));
     awaitCommits(run, 4, d);
     int atKill = commits(run);
     long tKill = System.nanoTime();
@@ -135,7 +146,7 @@ class ClusterFaultTest {
     Map<String, String> base = baseline();
     cluster.ensureWorkers(Duration.ofSeconds(60));
     Path run = root.resolve("run-driver-kill");
-    Process d = cluster.driver("quantize-driver-kill", quantizeArgs(run), conf(400, false));
+    Process d = cluster.driver("quantize-driver-kill", quantizeArgs(run), conf(250, false));
     awaitCommits(run, 6, d);
     long tKill = System.nanoTime();
     int atKill = commits(run);
@@ -167,8 +178,8 @@ class ClusterFaultTest {
     Path run = root.resolve("run-concurrent");
     long t0 = System.nanoTime();
     // One core each, so both applications get an executor and really run at the same time.
-    Process a = cluster.driver("quantize-concurrent-a", quantizeArgs(run), conf(200, true));
-    Process b = cluster.driver("quantize-concurrent-b", quantizeArgs(run), conf(200, true));
+    Process a = cluster.driver("quantize-concurrent-a", quantizeArgs(run), conf(100, true));
+    Process b = cluster.driver("quantize-concurrent-b", quantizeArgs(run), conf(100, true));
     int ra = waitFor(a, "quantize-concurrent-a");
     int rb = waitFor(b, "quantize-concurrent-b");
     double both = secs(t0);
@@ -221,20 +232,63 @@ class ClusterFaultTest {
 
   // ---------------------------------------------------------------- helpers
 
-  /** The undisturbed run's packed digests (computed once, on the cluster, without the slow-down hook). */
-  static synchronized Map<String, String> baseline() throws Exception {
-    if (baseline == null) {
-      cluster.ensureWorkers(Duration.ofSeconds(60));
-      Path run = root.resolve("run-baseline");
-      Process d = cluster.driver("quantize-baseline", quantizeArgs(run), conf(0, false));
-      assertEquals(0, waitFor(d, "quantize-baseline"));
-      assertEquals(UNITS, toCompute(Files.readString(cluster.log("quantize-baseline"))));
-      assertEquals(UNITS, commits(run));
-      assemble(run, "assemble-baseline");
-      baseline = digests(run.resolve("packed"));
-      assertTrue(baseline.containsKey("manifest.json"), baseline.toString());
-    }
+  /** The undisturbed run's packed digests. */
+  static Map<String, String> baseline() {
     return baseline;
+  }
+
+  /**
+   * A small checkpoint of real weights: BERT-base layer 0's query and key projections (quantized)
+   * and the query bias (kept), so assembly copies kilobytes rather than the whole 440 MB model.
+   */
+  static Path writeModel(Path dir) throws IOException {
+    String cache = System.getProperty("seedlm.cache.dir", "target/test-cache");
+    Configuration conf = new Configuration();
+    org.apache.hadoop.fs.Path bert = BertImporter.ensureImported(BertImporter.locateJar(),
+        new org.apache.hadoop.fs.Path(cache, "bert-base-uncased"), conf);
+    SafetensorsWriter w = new SafetensorsWriter();
+    String prefix = "bert.encoder.layer.0.attention.self.";
+    try (Checkpoint ck = Checkpoint.open(bert, conf)) {
+      for (String t : List.of("query.weight", "key.weight", "query.bias")) {
+        long[] shape = ck.tensors().get(prefix + t).info().shape();
+        float[] v = new float[Math.toIntExact(ck.tensors().get(prefix + t).info().numel())];
+        ck.readFloats(prefix + t, 0, v.length, v, 0);
+        w.addF32(prefix + t, shape, v);
+      }
+    }
+    Files.createDirectories(dir);
+    w.write(new org.apache.hadoop.fs.Path(dir.resolve("model.safetensors").toString()), conf);
+    return dir;
+  }
+
+  /** Plans, computes every unit with the engine-free core (2 threads) and assembles; returns the digests. */
+  static Map<String, String> undisturbedRun(Path runPath) throws IOException {
+    Configuration conf = new Configuration();
+    BlockCodec codec = Codecs.parse(CODEC);
+    RunDirectory run = RunDirectory.at(runPath.toString(), conf);
+    RunSpec spec;
+    Plan plan;
+    List<String> include = List.of(INCLUDE);
+    try (Checkpoint ck = Checkpoint.open(new org.apache.hadoop.fs.Path(model), conf)) {
+      spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, ck.modelDirectory().toString(), ck.fingerprint(),
+          codec.name(), codec.params(), include, List.of(), UNIT_BLOCKS, "fail");
+      List<Planner.SourceTensor> sources = new ArrayList<>();
+      ck.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
+      plan = Planner.plan(sources, new TensorSelection(include, List.of()), codec.blockSize(), UNIT_BLOCKS);
+    }
+    assertEquals(UNITS, plan.numUnits());
+    run.initOrCheck(spec);
+    run.writeOrCheckPlan(plan);
+    UnitRunner.CodecProvider fast = name -> Codecs.parse(name) instanceof SeedLmCodec s
+        ? new FastSeedLmCodec(s.seedLmParams(), 1, FastSeedSearch.defaultVectorBitSize()) : Codecs.parse(name);
+    UnitRunner.Context ctx = new UnitRunner.Context(runPath.toString(), spec.model(), spec, fast, Set.of());
+    List<UnitRunner.Outcome> outcomes = IntStream.range(0, plan.numUnits()).parallel()
+        .mapToObj(i -> UnitRunner.run(ctx, conf, plan.unit(i))).toList();
+    assertTrue(outcomes.stream().allMatch(UnitRunner.Outcome::committed), outcomes::toString);
+    Assembler.assembleLocally(run, spec, plan, codec, 4L << 30, conf);
+    Map<String, String> d = digests(runPath.resolve("packed"));
+    assertTrue(d.containsKey("manifest.json"), d::toString);
+    return d;
   }
 
   static List<String> quantizeArgs(Path run) {
@@ -245,7 +299,7 @@ class ClusterFaultTest {
   static Map<String, String> conf(int unitDelayMs, boolean oneCore) {
     Map<String, String> c = new TreeMap<>(BASE_CONF);
     if (unitDelayMs > 0) {
-      c.put("spark.executor.extraJavaOptions", "-Dseedlm.test.unitDelayMs=" + unitDelayMs);
+      c.put("spark.executor.extraJavaOptions", "-XX:+UseSerialGC -Dseedlm.test.unitDelayMs=" + unitDelayMs);
     }
     if (oneCore) {
       c.put("spark.cores.max", "1");
@@ -255,21 +309,20 @@ class ClusterFaultTest {
 
   /** Runs the quantize command to the end (exit 0) and returns its "units to compute". */
   static int runToEnd(String name, Path run) throws Exception {
-    Process d = cluster.driver(name, quantizeArgs(run), conf(400, false));
+    Process d = cluster.driver(name, quantizeArgs(run), conf(250, false));
     assertEquals(0, waitFor(d, name));
     return toCompute(Files.readString(cluster.log(name)));
   }
 
-  static void assemble(Path run, String name) throws Exception {
-    Process d = cluster.driver(name, List.of("assemble", "--run", run.toString()), BASE_CONF);
-    assertEquals(0, waitFor(d, name));
-  }
-
-  static boolean assembleAndCompare(Path run, Map<String, String> base) throws Exception {
-    assemble(run, "assemble-" + run.getFileName());
-    Map<String, String> got = digests(run.resolve("packed"));
+  /** Assembles a finished run with the engine-free core and compares it with the baseline. */
+  static boolean assembleAndCompare(Path runPath, Map<String, String> base) throws Exception {
+    Configuration conf = new Configuration();
+    RunDirectory run = RunDirectory.at(runPath.toString(), conf);
+    RunSpec spec = run.readSpec();
+    Assembler.assembleLocally(run, spec, run.readPlan(), Codecs.parse(spec.codec()), 4L << 30, conf);
+    Map<String, String> got = digests(runPath.resolve("packed"));
     if (!got.equals(base)) {
-      System.out.println("[cluster] " + run + " differs from the baseline:\n  got  " + got + "\n  want " + base);
+      System.out.println("[cluster] " + runPath + " differs from the baseline:\n  got  " + got + "\n  want " + base);
     }
     return got.equals(base);
   }

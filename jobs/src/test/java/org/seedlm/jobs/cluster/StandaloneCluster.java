@@ -48,6 +48,12 @@ final class StandaloneCluster implements AutoCloseable {
       "-Dio.netty.handler.ssl.defaultEndpointVerificationAlgorithm=NONE",
       "--sun-misc-unsafe-memory-access=allow", "--enable-native-access=ALL-UNNAMED");
 
+  /**
+   * Heap and JIT of the master, workers and drivers: they compute little, so C1 only and the serial
+   * collector keep their start-up cheap on a small, busy machine.
+   */
+  static final List<String> DAEMON_OPTS = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   final Path dir;
@@ -79,19 +85,33 @@ final class StandaloneCluster implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(hook);
   }
 
-  /** Starts a master and {@code numWorkers} workers and waits (bounded) until all workers are alive. */
-  static StandaloneCluster start(Path dir, int numWorkers, Duration timeout) throws IOException {
+  /**
+   * Launches a master and {@code numWorkers} workers without waiting for them; call {@link
+   * #awaitAliveWorkers} before submitting.
+   */
+  static StandaloneCluster launch(Path dir, int numWorkers) throws IOException {
     StandaloneCluster c = new StandaloneCluster(dir, numWorkers);
     try {
-      c.master = c.launch("master", List.of("-Xmx256m"), "org.apache.spark.deploy.master.Master",
+      c.master = c.launch("master", DAEMON_OPTS, "org.apache.spark.deploy.master.Master",
           List.of("--host", "127.0.0.1", "--port", Integer.toString(c.masterPort), "--webui-port",
               Integer.toString(c.masterUiPort)));
       for (int i = 0; i < numWorkers; i++) {
         c.startWorker(i);
       }
-      c.awaitAliveWorkers(numWorkers, timeout);
       return c;
     } catch (IOException | RuntimeException | Error e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /** Launches a master and {@code numWorkers} workers and waits (bounded) until all workers are alive. */
+  static StandaloneCluster start(Path dir, int numWorkers, Duration timeout) throws IOException {
+    StandaloneCluster c = launch(dir, numWorkers);
+    try {
+      c.awaitAliveWorkers(numWorkers, timeout);
+      return c;
+    } catch (RuntimeException | Error e) {
       c.close();
       throw e;
     }
@@ -103,7 +123,7 @@ final class StandaloneCluster implements AutoCloseable {
 
   void startWorker(int i) throws IOException {
     Path work = Files.createDirectories(dir.resolve("work-" + i));
-    workers[i] = launch("worker-" + i, List.of("-Xmx256m"), "org.apache.spark.deploy.worker.Worker",
+    workers[i] = launch("worker-" + i, DAEMON_OPTS, "org.apache.spark.deploy.worker.Worker",
         List.of("--host", "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", "0", "--work-dir",
             work.toString(), masterUrl()));
   }
@@ -171,7 +191,8 @@ final class StandaloneCluster implements AutoCloseable {
     args.addAll(List.of("--master", masterUrl(), "--conf", "spark.driver.host=127.0.0.1", "--conf",
         "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.executor.extraClassPath=" + executorClassPath));
     conf.forEach((k, v) -> args.addAll(List.of("--conf", k + "=" + v)));
-    return launch(name, List.of("-Xmx768m"), "org.seedlm.jobs.Cli", args);
+    return launch(name, List.of("-Xmx512m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"), "org.seedlm.jobs.Cli",
+        args);
   }
 
   Path log(String name) {
