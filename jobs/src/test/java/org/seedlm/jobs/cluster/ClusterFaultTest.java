@@ -122,10 +122,13 @@ class ClusterFaultTest {
     cluster.killWorker(0);
     assertTrue(atKill < UNITS, "stage ended before the kill; raise the delay");
     int rc = waitFor(d, "quantize-worker-kill");
+    String driverLog = Files.readString(cluster.log("quantize-worker-kill"));
+    assertTrue(driverLog.contains("Lost executor"), "the driver never saw the executor go:\n" + driverLog);
     String did;
     if (rc == 0) {
-      did = String.format("worker 0 SIGKILLed at %d/%d commits; its executor exited, Spark re-ran the lost task "
-          + "on worker 1's executor; the job completed (exit 0)", atKill, UNITS);
+      did = String.format("worker 0 SIGKILLed at %d/%d commits; driver logged \"Lost executor ... worker lost\", "
+          + "Spark re-ran the lost task and the rest on worker 1's executor; the job completed (exit 0)", atKill,
+          UNITS);
     } else {
       int again = runToEnd("quantize-worker-kill-rerun", run);
       did = String.format("worker 0 SIGKILLed at %d/%d commits; the job exited %d; the rerun computed %d units "
