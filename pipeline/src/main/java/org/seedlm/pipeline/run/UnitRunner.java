@@ -65,6 +65,13 @@ public final class UnitRunner {
 
   private static final ConcurrentHashMap<String, SafetensorsFile> OPEN = new ConcurrentHashMap<>();
 
+  /**
+   * Test hook: milliseconds each unit sleeps before it is computed, read from the JVM system property
+   * {@code seedlm.test.unitDelayMs} (0, the default, is off). Fault tests set it on executors
+   * ({@code spark.executor.extraJavaOptions}) so a stage lasts long enough to be interrupted midway.
+   */
+  private static final long UNIT_DELAY_MS = Long.getLong("seedlm.test.unitDelayMs", 0L);
+
   /** Runs one unit; never throws for a unit-level failure (it is recorded and returned). */
   public static Outcome run(Context ctx, Configuration conf, WorkUnit u) {
     long t0 = System.nanoTime();
@@ -73,6 +80,9 @@ public final class UnitRunner {
       RunDirectory run = RunDirectory.at(ctx.runDir(), conf);
       if (ctx.failUnits().contains(u.id())) {
         throw new IOException("injected failure for unit " + u.id() + " (test hook failUnits)");
+      }
+      if (UNIT_DELAY_MS > 0) {
+        Thread.sleep(UNIT_DELAY_MS);
       }
       CommitMarker marker = compute(ctx, conf, run, u, attempt, t0);
       run.commit(marker);
