@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = "Verify a run's packed model: manifest checksums, every block's code, and every block's "
         + "recorded error recomputed by decoding the packed model against the original checkpoint. "
-        + "Exit code 4 on any mismatch.")
+        + "Exit code 4 on any mismatch, or (with --eval) when the zero-shot accuracy gate fails.")
 final class Verify implements Callable<Integer> {
 
   /** Exit code of a run whose packed model does not verify. */
@@ -24,6 +24,24 @@ final class Verify implements Callable<Integer> {
   @Option(names = "--run", required = true, description = "Run directory (assembled with `seedlm assemble`)")
   String run;
 
+  @Option(names = "--eval", description = "After the exactness check, run the zero-shot evaluation of the packed "
+      + "model against the original (seedlm eval) and fail with exit code 4 when its gate fails")
+  boolean eval;
+
+  @Option(names = "--items", description = "With --eval: cloze items (default 300)")
+  Integer items;
+
+  @Option(names = "--brown", description = "With --eval: Brown corpus folder (default: -Dseedlm.brown.dir, else "
+      + "work/data)")
+  String brown;
+
+  @Option(names = "--max-drop-accuracy", description = "With --eval: largest allowed cloze accuracy drop in "
+      + "points (default by bits/weight: >=4 bits 2, 3 bits 6, <=2 bits 10)")
+  Double maxDrop;
+
+  @Option(names = "--max-kl", description = "With --eval: largest allowed mean KL in nats (default: no limit)")
+  Double maxKl;
+
   @Mixin
   Cli.SparkOptions spark = new Cli.SparkOptions();
 
@@ -31,10 +49,27 @@ final class Verify implements Callable<Integer> {
   public Integer call() throws Exception {
     SeedLmConf c = SeedLmConf.load();
     SparkSession s = spark.session("seedlm verify", c);
+    String model;
     try {
-      return VerifyJob.run(s, run, System.out).ok() ? Cli.OK : MISMATCH;
+      if (!VerifyJob.run(s, run, System.out).ok()) {
+        return MISMATCH;
+      }
+      model = org.seedlm.pipeline.run.RunDirectory.at(run, s.sparkContext().hadoopConfiguration()).readSpec()
+          .model();
     } finally {
       s.stop();
     }
+    if (!eval) {
+      return Cli.OK;
+    }
+    // The accuracy gate: the same evaluation as `seedlm eval`, original against this run's packed model.
+    Eval e = new Eval();
+    e.model = model;
+    e.packed = new org.apache.hadoop.fs.Path(run, org.seedlm.pipeline.run.RunDirectory.PACKED).toString();
+    e.items = items != null ? items : e.items;
+    e.brown = brown;
+    e.maxDrop = maxDrop;
+    e.maxKl = maxKl;
+    return e.call();
   }
 }
