@@ -26,8 +26,15 @@ public final class S3ProxyServer implements AutoCloseable {
 
   /** Starts a server storing its buckets under {@code baseDir}. */
   public static S3ProxyServer start(String accessKey, String secretKey, Path baseDir) throws Exception {
+    return start(accessKey, secretKey, baseDir, freePort());
+  }
+
+  /**
+   * Starts a server on a given port storing its buckets under {@code baseDir}: with the port and
+   * directory of a stopped server, this is that server coming back (same endpoint, same objects).
+   */
+  public static S3ProxyServer start(String accessKey, String secretKey, Path baseDir, int port) throws Exception {
     Files.createDirectories(baseDir);
-    int port = freePort();
     URI uri = URI.create("http://127.0.0.1:" + port);
     S3Proxy proxy = S3Proxy.builder()
         .blobStore(new FilesystemNio2BlobStore(baseDir.toAbsolutePath().toString()))
@@ -48,6 +55,10 @@ public final class S3ProxyServer implements AutoCloseable {
 
   public S3Endpoint endpoint() {
     return endpoint;
+  }
+
+  public int port() {
+    return endpoint.endpoint().getPort();
   }
 
   @Override

@@ -228,7 +228,11 @@ public final class RunDirectory {
     if (!publishExclusive(tmp, fin)) {
       return false;
     }
-    fs.delete(failurePath(marker.unit()), false);
+    try {
+      fs.delete(failurePath(marker.unit()), false);
+    } catch (IOException e) {
+      // the unit is committed: a stale failure record of a committed unit is ignored by readers
+    }
     return true;
   }
 
@@ -236,7 +240,8 @@ public final class RunDirectory {
    * Moves {@code tmp} to {@code dst} only if {@code dst} does not exist, atomically where the file
    * system allows it: a hard link on the local file system (whose rename would replace {@code dst}),
    * rename elsewhere (HDFS refuses an existing destination; S3A checks it first). {@code tmp} is
-   * removed either way.
+   * removed either way (best effort once {@code dst} is published: failing to remove a leftover
+   * must not report a published file as a failure).
    *
    * @return whether {@code dst} now holds {@code tmp}'s content
    */
@@ -262,7 +267,14 @@ public final class RunDirectory {
         throw new IOException("Cannot publish " + dst + ": rename from " + tmp + " failed");
       }
     }
-    fs.delete(tmp, false);
+    try {
+      fs.delete(tmp, false);
+    } catch (IOException e) {
+      if (!won) {
+        throw e;
+      }
+      // dst is published: a leftover temporary file must not turn that into a failure
+    }
     return won;
   }
 

@@ -67,10 +67,11 @@ public final class UnitRunner {
 
   /**
    * Test hook: milliseconds each unit sleeps before it is computed, read from the JVM system property
-   * {@code seedlm.test.unitDelayMs} (0, the default, is off). Fault tests set it on executors
-   * ({@code spark.executor.extraJavaOptions}) so a stage lasts long enough to be interrupted midway.
+   * {@code seedlm.test.unitDelayMs} (0, the default, is off) on every unit, so an in-process test can
+   * switch it on and off. Fault tests set it on executors ({@code spark.executor.extraJavaOptions}) or
+   * with {@code System.setProperty} (local mode) so a stage lasts long enough to be interrupted midway.
    */
-  private static final long UNIT_DELAY_MS = Long.getLong("seedlm.test.unitDelayMs", 0L);
+  static final String UNIT_DELAY_PROPERTY = "seedlm.test.unitDelayMs";
 
   /** Runs one unit; never throws for a unit-level failure (it is recorded and returned). */
   public static Outcome run(Context ctx, Configuration conf, WorkUnit u) {
@@ -81,8 +82,9 @@ public final class UnitRunner {
       if (ctx.failUnits().contains(u.id())) {
         throw new IOException("injected failure for unit " + u.id() + " (test hook failUnits)");
       }
-      if (UNIT_DELAY_MS > 0) {
-        Thread.sleep(UNIT_DELAY_MS);
+      long delayMs = Long.getLong(UNIT_DELAY_PROPERTY, 0L);
+      if (delayMs > 0) {
+        Thread.sleep(delayMs);
       }
       CommitMarker marker = compute(ctx, conf, run, u, attempt, t0);
       run.commit(marker);
