@@ -21,8 +21,9 @@ final class Demo implements Callable<Integer> {
   @Option(names = "--work", description = "Working directory for the model and the run (default: work)")
   String work = "work";
 
-  @Option(names = "--include", description = "Regex of tensors to quantize (default: " + DEFAULT_INCLUDE + ")")
-  List<String> include = List.of(DEFAULT_INCLUDE);
+  @Option(names = "--include", description = "Regex of tensors to quantize (default: the linear weights of "
+      + "every transformer block)")
+  List<String> include = new java.util.ArrayList<>();
 
   @Option(names = "--codec", description = "Codec (default seedlm-4bit)")
   String codec = SeedLmConf.CODEC_DEFAULT;
@@ -32,9 +33,6 @@ final class Demo implements Callable<Integer> {
 
   @Mixin
   Cli.SparkOptions spark = new Cli.SparkOptions();
-
-  /** The demo's default selection: the linear weights of every transformer block. */
-  static final String DEFAULT_INCLUDE = TensorSelectionDefaults.ALL_BLOCKS;
 
   @Override
   public Integer call() throws Exception {
@@ -64,10 +62,5 @@ final class Demo implements Callable<Integer> {
     } finally {
       s.stop();
     }
-  }
-
-  /** Named selections the demo uses. */
-  static final class TensorSelectionDefaults {
-    static final String ALL_BLOCKS = org.seedlm.pipeline.run.TensorSelection.DEFAULT_PATTERN;
   }
 }

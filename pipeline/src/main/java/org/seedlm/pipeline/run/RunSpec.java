@@ -36,7 +36,8 @@ public record RunSpec(String format, int version, String model, String modelFing
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(codec, "codec");
     codecParams = new TreeMap<>(codecParams);
-    include = List.copyOf(include);
+    // Spelling out the default pattern selects exactly what no include does: store one form.
+    include = include.equals(List.of(TensorSelection.DEFAULT_PATTERN)) ? List.of() : List.copyOf(include);
     exclude = List.copyOf(exclude);
     if (!NON_FINITE_POLICIES.contains(nonFinite)) {
       throw new IllegalArgumentException(String.format(

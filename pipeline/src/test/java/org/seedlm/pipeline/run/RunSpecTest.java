@@ -31,6 +31,16 @@ class RunSpecTest {
   }
 
   @Test
+  void spellingOutTheDefaultSelectionIsTheDefaultSelection() {
+    RunSpec spelled = with(spec(), "/models/llama", spec().modelFingerprint(), "seedlm-4bit", spec().codecParams(),
+        List.of(TensorSelection.DEFAULT_PATTERN), spec().exclude(), 65536, "fail");
+    RunSpec implicit = with(spec(), "/models/llama", spec().modelFingerprint(), "seedlm-4bit", spec().codecParams(),
+        List.of(), spec().exclude(), 65536, "fail");
+    assertEquals(List.of(), spelled.include());
+    assertEquals(List.of(), spelled.differences(implicit));
+  }
+
+  @Test
   void eachDifferenceIsListedReadably() {
     RunSpec a = spec();
     RunSpec b = with(a, "/models/other", "cd".repeat(32), "seedlm-3bit", Map.of("C", "12", "P", "4", "K", "16"),
