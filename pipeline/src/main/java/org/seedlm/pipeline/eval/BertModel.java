@@ -21,7 +21,23 @@ import org.seedlm.pipeline.safetensors.CheckpointException;
  */
 public final class BertModel {
   /** GELU variants. */
-  public enum Gelu { TANH, ERF }
+  public enum Gelu {
+    TANH, ERF;
+
+    /**
+     * The variant named by config.json's {@code hidden_act}, as Hugging Face reads it: {@code gelu} is
+     * the exact erf form; {@code gelu_new}, {@code gelu_pytorch_tanh} and {@code gelu_fast} the tanh
+     * approximation (Google's original BERT code).
+     */
+    public static Gelu forHiddenAct(String act) {
+      return switch (act) {
+        case "gelu" -> ERF;
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> TANH;
+        default -> throw new IllegalArgumentException("Cannot evaluate BERT: config.json hidden_act \"" + act
+            + "\" is not supported (expected gelu, gelu_new, gelu_pytorch_tanh or gelu_fast)");
+      };
+    }
+  }
 
   private final int hidden;
   private final int heads;
@@ -41,7 +57,7 @@ public final class BertModel {
   private final float[] tLnW;
   private final float[] tLnB;
   private final float[] outBias;
-  private Gelu gelu = Gelu.TANH;
+  private Gelu gelu;
 
   private record Layer(float[] qW, float[] qB, float[] kW, float[] kB, float[] vW, float[] vB, float[] oW,
       float[] oB, float[] ln1W, float[] ln1B, float[] iW, float[] iB, float[] fW, float[] fB, float[] ln2W,
@@ -57,6 +73,11 @@ public final class BertModel {
 
     /** config.json value, or the default. */
     default int configInt(String key, int dflt) throws IOException {
+      return dflt;
+    }
+
+    /** config.json text value, or the default. */
+    default String configText(String key, String dflt) throws IOException {
       return dflt;
     }
   }
@@ -81,6 +102,11 @@ public final class BertModel {
       public int configInt(String key, int dflt) throws IOException {
         return ck.config().path(key).asInt(dflt);
       }
+
+      @Override
+      public String configText(String key, String dflt) throws IOException {
+        return ck.config().path(key).asText(dflt);
+      }
     };
   }
 
@@ -102,6 +128,11 @@ public final class BertModel {
       @Override
       public int configInt(String key, int dflt) throws IOException {
         return kept.configInt(key, dflt);
+      }
+
+      @Override
+      public String configText(String key, String dflt) throws IOException {
+        return kept.configText(key, dflt);
       }
     };
   }
@@ -138,6 +169,7 @@ public final class BertModel {
       throw new IllegalArgumentException("hidden size " + hidden + " is not a multiple of " + heads + " heads");
     }
     eps = (float) 1e-12;
+    gelu = Gelu.forHiddenAct(w.configText("hidden_act", "gelu"));
     int n = 0;
     while (w.shape("bert.encoder.layer." + n + ".attention.self.query.weight") != null) {
       n++;
@@ -192,7 +224,12 @@ public final class BertModel {
     return layers;
   }
 
-  /** Sets the GELU variant (default: tanh approximation). */
+  /** The GELU variant in use: config.json's {@code hidden_act} unless set. */
+  public Gelu gelu() {
+    return gelu;
+  }
+
+  /** Sets the GELU variant (default: config.json's {@code hidden_act}, else the erf form). */
   public BertModel gelu(Gelu g) {
     this.gelu = g;
     return this;

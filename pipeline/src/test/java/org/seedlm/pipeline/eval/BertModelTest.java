@@ -1,7 +1,8 @@
 package org.seedlm.pipeline.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.List;
@@ -45,8 +46,9 @@ class BertModelTest {
   }
 
   @Test
-  void capitalOfFrance() throws Exception {
+  void followsConfigHiddenActAndCapitalOfFranceIsParis() throws Exception {
     WordPieceTokenizer tok = TestModels.tokenizer();
+    assertEquals(BertModel.Gelu.ERF, TestModels.model().gelu(), "config.json says hidden_act gelu: the erf form");
     long t0 = System.nanoTime();
     float[] l = fill("The capital of France is [MASK].");
     System.out.printf("forward: %.3f s%n", (System.nanoTime() - t0) / 1e9);
@@ -56,31 +58,38 @@ class BertModelTest {
       sb.append(tok.token(i)).append(String.format("=%.5f ", l[i]));
     }
     System.out.println("top5: " + sb);
-    assertEquals("paris", tok.token(top[0]));
-    assertEquals("lille", tok.token(top[1]));
-    assertEquals("lyon", tok.token(top[2]));
-    // Numeric golden, computed once with this implementation (tanh GELU) and hard-coded.
+    assertEquals(List.of("paris", "lille", "lyon"), Arrays.stream(top).limit(3).mapToObj(tok::token).toList(),
+        sb.toString());
+  }
+
+  @Test
+  void hiddenActNamesTheGelu() {
+    assertEquals(BertModel.Gelu.ERF, BertModel.Gelu.forHiddenAct("gelu"));
+    assertEquals(BertModel.Gelu.TANH, BertModel.Gelu.forHiddenAct("gelu_new"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> BertModel.Gelu.forHiddenAct("relu"));
+    assertTrue(e.getMessage().contains("hidden_act \"relu\" is not supported"), e.getMessage());
+  }
+
+  /** Google's original BERT code uses the tanh GELU: the same top-3, slightly different logits. */
+  @Test
+  void tanhGeluGivesTheSameTopThree() throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    BertModel m = TestModels.model();
+    BertModel.Gelu dflt = m.gelu();
+    float[] l;
+    try {
+      m.gelu(BertModel.Gelu.TANH);
+      l = fill("The capital of France is [MASK].");
+    } finally {
+      m.gelu(dflt);
+    }
+    int[] top = topK(l, 3);
+    assertEquals(List.of("paris", "lille", "lyon"), Arrays.stream(top).mapToObj(tok::token).toList());
+    // Numeric golden of the tanh form, computed once with this implementation and hard-coded.
     assertEquals(12.33397f, l[top[0]], 2e-3f);
     assertEquals(10.57762f, l[top[1]], 2e-3f);
     assertEquals(10.45093f, l[top[2]], 2e-3f);
-  }
-
-  /** Google's BERT uses the tanh GELU (the default); the erf form gives the same top-3, slightly different logits. */
-  @Test
-  void erfGeluGivesTheSameTopThree() throws Exception {
-    WordPieceTokenizer tok = TestModels.tokenizer();
-    BertModel m = TestModels.model();
-    float[] l;
-    try {
-      m.gelu(BertModel.Gelu.ERF);
-      l = fill("The capital of France is [MASK].");
-    } finally {
-      m.gelu(BertModel.Gelu.TANH);
-    }
-    int[] top = topK(l, 3);
-    System.out.printf("erf GELU: paris=%.5f%n", l[top[0]]);
-    assertEquals(List.of("paris", "lille", "lyon"), Arrays.stream(top).mapToObj(tok::token).toList());
-    assertNotEquals(12.33397f, l[top[0]], 1e-5f);
   }
 
   @Test
@@ -88,5 +97,60 @@ class BertModelTest {
     WordPieceTokenizer tok = TestModels.tokenizer();
     float[] l = fill("After work, she went to the [MASK] to buy some milk.");
     assertEquals("store", tok.token(argmax(l)));
+  }
+  /**
+   * Known outputs of the original model: the Hugging Face model card of bert-base-uncased shows
+   * {@code unmasker("Hello I'm a [MASK] model.")} giving fashion 0.1073, role 0.0877, new 0.0534, super
+   * 0.0467, fine 0.0271 (PyTorch, float32, erf GELU). The same weights through this forward pass with the
+   * erf GELU (the default, from config.json's {@code hidden_act: gelu}) must give the same five tokens in
+   * that order and the same probabilities (measured: equal to the 5 decimals printed); the tanh GELU
+   * (Google's original code) stays within a thousandth.
+   */
+  @Test
+  void helloModelMatchesTheModelCardProbabilities() throws Exception {
+    WordPieceTokenizer tok = TestModels.tokenizer();
+    BertModel m = TestModels.model();
+    List<String> words = List.of("fashion", "role", "new", "super", "fine");
+    double[] card = {0.1073106899857521, 0.08774490654468536, 0.05338378623127937, 0.04667217284440994,
+        0.027095865458250046};
+    BertModel.Gelu dflt = m.gelu();
+    for (BertModel.Gelu g : BertModel.Gelu.values()) {
+      float[] l;
+      try {
+        m.gelu(g);
+        l = fill("Hello I'm a [MASK] model.");
+      } finally {
+        m.gelu(dflt);
+      }
+      double[] prob = softmax(l);
+      int[] top = topK(l, 5);
+      StringBuilder sb = new StringBuilder();
+      for (int i : top) {
+        sb.append(String.format("%s=%.5f ", tok.token(i), prob[i]));
+      }
+      System.out.println(g + " GELU top5: " + sb);
+      assertEquals(words, Arrays.stream(top).mapToObj(tok::token).toList(), g + " GELU: " + sb);
+      double tol = g == BertModel.Gelu.ERF ? 3e-5 : 1e-3;
+      for (int i = 0; i < 5; i++) {
+        assertEquals(card[i], prob[top[i]], tol, g + " GELU probability of " + words.get(i) + ": " + sb);
+      }
+    }
+  }
+
+  static double[] softmax(float[] l) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float v : l) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    double[] p = new double[l.length];
+    for (int i = 0; i < l.length; i++) {
+      p[i] = Math.exp(l[i] - max);
+      sum += p[i];
+    }
+    for (int i = 0; i < l.length; i++) {
+      p[i] /= sum;
+    }
+    return p;
   }
 }
