@@ -239,7 +239,8 @@ public final class RunDirectory {
   /**
    * Moves {@code tmp} to {@code dst} only if {@code dst} does not exist, atomically where the file
    * system allows it: a hard link on the local file system (whose rename would replace {@code dst}),
-   * rename elsewhere (HDFS refuses an existing destination; S3A checks it first). {@code tmp} is
+   * a conditional PUT on S3A (its rename is a check, a copy and a delete: racing writers would all
+   * win), rename elsewhere (HDFS refuses an existing destination). {@code tmp} is
    * removed either way (best effort once {@code dst} is published: failing to remove a leftover
    * must not report a published file as a failure).
    *
@@ -257,6 +258,8 @@ public final class RunDirectory {
       } catch (java.nio.file.FileAlreadyExistsException e) {
         won = false;
       }
+    } else if ("s3a".equals(fs.getUri().getScheme())) {
+      won = putIfAbsent(tmp, dst);
     } else {
       try {
         won = fs.rename(tmp, dst);
@@ -276,6 +279,51 @@ public final class RunDirectory {
       // dst is published: a leftover temporary file must not turn that into a failure
     }
     return won;
+  }
+
+  /**
+   * S3: copies {@code tmp}'s bytes to {@code dst} with one conditional PUT ({@code If-None-Match: *},
+   * Hadoop's {@value #CONDITIONAL_CREATE} create option): the store, not a check before the write,
+   * decides which of several racing writers creates {@code dst}. A PUT is atomic, so no reader sees
+   * a partial object.
+   */
+  private boolean putIfAbsent(Path tmp, Path dst) throws IOException {
+    byte[] bytes;
+    try (InputStream in = fs.open(tmp)) {
+      bytes = in.readAllBytes();
+    }
+    org.apache.hadoop.fs.FSDataOutputStreamBuilder<?, ?> create = fs.createFile(dst);
+    create.overwrite(false);
+    create.must(CONDITIONAL_CREATE, true);
+    try (OutputStream out = create.build()) {
+      out.write(bytes);
+    } catch (org.apache.hadoop.fs.FileAlreadyExistsException e) {
+      return false; // found by the existence check before the write
+    } catch (IOException e) {
+      if (isPreconditionFailed(e)) {
+        return false; // another writer created dst between that check and our PUT
+      }
+      throw e;
+    }
+    return true;
+  }
+
+  /** Hadoop's create option for a conditional (no-overwrite) create on object stores. */
+  static final String CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite";
+
+  /**
+   * Whether a failed conditional PUT lost to an existing object: S3A reports the store's HTTP 412 as
+   * a {@code RemoteFileChangedException} whose cause is the SDK's exception with "Status Code: 412".
+   */
+  private static boolean isPreconditionFailed(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      String m = t.getMessage();
+      if (t instanceof org.apache.hadoop.fs.FileAlreadyExistsException
+          || m != null && m.contains("Status Code: 412")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Records the failure of a unit (overwriting an older record). */
