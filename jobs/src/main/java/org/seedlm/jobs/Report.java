@@ -64,7 +64,8 @@ final class Report implements Callable<Integer> {
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(model, "vocab.txt"), local);
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
     EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
-    BertModel original = BertModel.loadCheckpoint(model, local);
+    // the original's forward passes run once, for the first codec, and are reused for the others
+    Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(model, local), tasks);
 
     List<String> lines = new ArrayList<>();
     SeedLmConf c = SeedLmConf.load();
@@ -88,7 +89,7 @@ final class Report implements Callable<Integer> {
             + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
             + "GROUP BY tensor)").first();
         BertModel compressed = BertModel.loadPacked(new Path(run, RunDirectory.PACKED), local);
-        EvalReport r = Evaluator.evaluate(original, compressed, tasks, done -> { });
+        EvalReport r = Evaluator.evaluate(original, compressed, done -> { });
         double bpw = e.getDouble(0);
         String gate = EvalGate.violations(r, EvalGate.defaultMaxDropPoints(bpw), Double.NaN).isEmpty() ? "pass"
             : "FAIL";

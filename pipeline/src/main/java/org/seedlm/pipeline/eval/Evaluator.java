@@ -11,19 +11,71 @@ import org.seedlm.pipeline.eval.EvalTasks.MlmItem;
 public final class Evaluator {
   private Evaluator() {}
 
+  /**
+   * The original model on a task set, its masked logits computed on first use and kept, so that
+   * several compressed models (one {@code seedlm report}) are compared with one set of original
+   * forward passes.
+   */
+  public static final class Reference {
+    private final BertModel model;
+    private final EvalTasks tasks;
+    private final float[][][] cloze;
+    private final float[][][] mlm;
+    private int forwards;
+
+    public Reference(BertModel model, EvalTasks tasks) {
+      this.model = model;
+      this.tasks = tasks;
+      this.cloze = new float[tasks.cloze().size()][][];
+      this.mlm = new float[tasks.mlm().size()][][];
+    }
+
+    public EvalTasks tasks() {
+      return tasks;
+    }
+
+    float[] cloze(int i) {
+      if (cloze[i] == null) {
+        ClozeItem it = tasks.cloze().get(i);
+        cloze[i] = model.maskedLogits(it.ids(), new int[] {it.position()});
+        forwards++;
+      }
+      return cloze[i][0];
+    }
+
+    float[][] mlm(int i) {
+      if (mlm[i] == null) {
+        MlmItem it = tasks.mlm().get(i);
+        mlm[i] = model.maskedLogits(it.input(), it.positions());
+        forwards++;
+      }
+      return mlm[i];
+    }
+  }
+
   /** Evaluates; {@code compressed} may be null (original only). {@code progress} gets items done. */
   public static EvalReport evaluate(BertModel original, BertModel compressed, EvalTasks tasks, IntConsumer progress) {
+    return evaluate(new Reference(original, tasks), compressed, progress);
+  }
+
+  /**
+   * Evaluates against a {@link Reference} (its original forward passes run only the first time);
+   * {@code compressed} may be null. {@code progress} gets items done.
+   */
+  public static EvalReport evaluate(Reference original, BertModel compressed, IntConsumer progress) {
     long t0 = System.nanoTime();
+    int forwardsBefore = original.forwards;
+    EvalTasks tasks = original.tasks();
     int forwards = 0;
     int done = 0;
     boolean cmp = compressed != null;
     Acc acc = new Acc();
     int clozeOk = 0;
     int clozeOkC = 0;
-    for (ClozeItem it : tasks.cloze()) {
+    for (int i = 0; i < tasks.cloze().size(); i++) {
+      ClozeItem it = tasks.cloze().get(i);
       int[] pos = {it.position()};
-      float[] lo = original.maskedLogits(it.ids(), pos)[0];
-      forwards++;
+      float[] lo = original.cloze(i);
       if (choice(lo, it.candidates()) == it.answer()) {
         clozeOk++;
       }
@@ -42,9 +94,9 @@ public final class Evaluator {
     int top1 = 0;
     int top1C = 0;
     int positions = 0;
-    for (MlmItem it : tasks.mlm()) {
-      float[][] lo = original.maskedLogits(it.input(), it.positions());
-      forwards++;
+    for (int m = 0; m < tasks.mlm().size(); m++) {
+      MlmItem it = tasks.mlm().get(m);
+      float[][] lo = original.mlm(m);
       float[][] lc = null;
       if (cmp) {
         lc = compressed.maskedLogits(it.input(), it.positions());
@@ -65,6 +117,7 @@ public final class Evaluator {
       }
       progress(progress, ++done);
     }
+    forwards += original.forwards - forwardsBefore;
     double secs = (System.nanoTime() - t0) / 1e9;
     int nc = tasks.cloze().size();
     double nan = Double.NaN;

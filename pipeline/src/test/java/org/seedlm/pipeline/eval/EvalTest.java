@@ -45,6 +45,30 @@ class EvalTest {
         small.cloze().stream().map(ClozeItem::describe).toList());
   }
 
+  /** A Reference runs the original's forward passes once; later evaluations run only the compressed model's. */
+  @Test
+  void referenceComputesTheOriginalOnce() throws Exception {
+    BertModel m = TestModels.model();
+    EvalTasks t = EvalTasks.build(TestCorpus.get(), TestModels.tokenizer(), 3, 2, EvalTasks.DEFAULT_SEED);
+    BertModel.Gelu dflt = m.gelu();
+    Evaluator.Reference ref = new Evaluator.Reference(m, t); // original: the model's own GELU
+    try {
+      ref.cloze(0);
+      m.gelu(dflt == BertModel.Gelu.ERF ? BertModel.Gelu.TANH : BertModel.Gelu.ERF); // "compressed": the other GELU
+      EvalReport first = Evaluator.evaluate(ref, m, null);
+      EvalReport second = Evaluator.evaluate(ref, m, null);
+      int items = t.cloze().size() + t.mlm().size();
+      assertEquals(2 * items - 1, first.forwardPasses(), "first: original (one cached already) and compressed");
+      assertEquals(items, second.forwardPasses(), "second: compressed only");
+      assertTrue(first.meanKl() > 0, "the two GELUs differ: KL " + first.meanKl());
+      assertEquals(first.meanKl(), second.meanKl(), 0.0);
+      assertEquals(first.pseudoPerplexityOriginal(), second.pseudoPerplexityOriginal(), 0.0);
+      assertEquals(first.pseudoPerplexityCompressed(), second.pseudoPerplexityCompressed(), 0.0);
+    } finally {
+      m.gelu(dflt);
+    }
+  }
+
   @Test
   void originalAgainstItselfHasNoDropNoKlFullAgreement() throws Exception {
     BertModel m = TestModels.model();
