@@ -71,8 +71,8 @@ public final class SeedLmDecoder {
   private final int k;
   private final int bits;
   private final float[] uf;
-  private final int[] start1;
-  private final long recipP;
+  private final int[] colStart;
+  private final int[] colDelta;
   private final float[] cols;
   private final int colLen;
   private static final int BATCH = 64;
@@ -96,8 +96,8 @@ public final class SeedLmDecoder {
     SeedBasis basis = SeedBasis.of(params);
     this.uf = basis.uf();
     Tables t = TABLES.computeIfAbsent(params, x -> Tables.build(basis, x));
-    this.start1 = t.start1;
-    this.recipP = ((1L << 32) + p - 1) / p;
+    this.colStart = t.colStart;
+    this.colDelta = t.colDelta;
     this.cols = t.cols;
     this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
@@ -150,21 +150,19 @@ public final class SeedLmDecoder {
    * seed s in the cycle, let {@code ucycle[m] = u(x[m mod N])} for {@code m < N + C*P + P}, so that
    * U(s) in row-major order is {@code ucycle[pos[s] + 1 .. pos[s] + C*P]}. {@code cols} holds the P
    * decimations of ucycle, {@code cols[r*colLen + n] = ucycle[r + n*P]}, so that column j of U(s)
-   * is C contiguous floats at {@code r = t mod P, n = t div P} with {@code t = start1[s] + j} and
-   * {@code start1[s] = pos[s] + 1}. The values are copied from {@link SeedBasis#uf()} (the canonical
-   * decoder's table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16).
+   * is C contiguous floats at {@code r * colLen + n} with {@code t = pos[s] + 1 + j = n*P + r}. Per
+   * seed, {@code colStart[s] = (col0 << 4) | r0} packs where column 0 starts and {@code r0 = (pos[s] +
+   * 1) mod P}; column j then starts at {@code col0 + colDelta[r0*P + j]}, so a block needs one table
+   * read and no division. The values are copied from {@link SeedBasis#uf()} (the canonical decoder's
+   * table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16).
    */
-  private record Tables(int[] start1, float[] cols, int colLen) {
+  private record Tables(int[] colStart, int[] colDelta, float[] cols, int colLen) {
     static Tables build(SeedBasis basis, SeedLmParams params) {
       int cp = params.c() * params.p();
       int p = params.p();
       int[] x = basis.cycle();
       int n = x.length;
       float[] uf = basis.uf();
-      int[] start1 = new int[n + 1];
-      for (int m = 0; m < n; m++) {
-        start1[x[m]] = m + 1;
-      }
       int len = n + cp + p + 1;
       float[] ucycle = new float[len];
       for (int m = 0; m < len; m++) {
@@ -178,7 +176,18 @@ public final class SeedLmDecoder {
           cols[r * colLen + i] = ucycle[r + i * p];
         }
       }
-      return new Tables(start1, cols, colLen);
+      int[] colStart = new int[n + 1]; // col0 < 2^25 (K <= 24), r0 < 16 (P <= 16)
+      for (int m = 0; m < n; m++) {
+        int t = m + 1;
+        colStart[x[m]] = ((t % p) * colLen + t / p) << 4 | t % p;
+      }
+      int[] colDelta = new int[p * p];
+      for (int r = 0; r < p; r++) {
+        for (int j = 0; j < p; j++) {
+          colDelta[r * p + j] = ((r + j) % p - r) * colLen + (r + j) / p;
+        }
+      }
+      return new Tables(colStart, colDelta, cols, colLen);
     }
   }
 
@@ -288,9 +297,7 @@ public final class SeedLmDecoder {
 
   /**
    * Pass 1: for blocks {@code block0 .. block0 + nb - 1}, {@code th[b*P + j] = (float) (q_j * 2^e)}
-   * and {@code col[b*P + j]} = where column j of U(seed) starts in {@code cols}: with {@code t =
-   * pos[seed] + 1 + j}, at {@code (t mod P) * colLen + t div P} (the division is a multiply by
-   * {@link #recipP}, exact for t < 2^16 + 2^8).
+   * and {@code col[b*P + j]} = where column j of U(seed) starts in {@code cols} ({@link Tables}).
    */
   private void unpack(byte[] packed, long block0, int nb, int[] col, float[] th) {
     if (p == 3) {
@@ -310,19 +317,20 @@ public final class SeedLmDecoder {
       }
       long f = w << k;
       float scale = POW2[(int) (f >> 60) + 8];
-      int t = start1[seed];
-      for (int j = 0; j < p; j++, q++, t++) {
+      int cs = colStart[seed];
+      int c0 = cs >>> 4;
+      int d = (cs & 15) * p;
+      for (int j = 0; j < p; j++, q++) {
         f <<= 4;
         th[q] = (int) (f >> 60) * scale;
-        int n = (int) ((t * recipP) >>> 32);
-        col[q] = (t - n * p) * colLen + n;
+        col[q] = c0 + colDelta[d + j];
       }
     }
   }
 
   private void unpack3(byte[] packed, long block0, int nb, int[] col, float[] th) {
     long bitPos = block0 * bits;
-    final int cl = colLen;
+    final int[] delta = colDelta;
     for (int b = 0, q = 0; b < nb; b++, q += 3, bitPos += bits) {
       long w = word(packed, bitPos);
       int seed = (int) (w >>> (64 - k));
@@ -334,19 +342,18 @@ public final class SeedLmDecoder {
       th[q] = Q_TIMES_POW2[(int) (f >>> 56)];
       th[q + 1] = Q_TIMES_POW2[eb | (int) (f >>> 52) & 15];
       th[q + 2] = Q_TIMES_POW2[eb | (int) (f >>> 48) & 15];
-      int t = start1[seed];
-      int n0 = t / 3;
-      int n1 = (t + 1) / 3;
-      int n2 = (t + 2) / 3;
-      col[q] = (t - 3 * n0) * cl + n0;
-      col[q + 1] = (t + 1 - 3 * n1) * cl + n1;
-      col[q + 2] = (t + 2 - 3 * n2) * cl + n2;
+      int cs = colStart[seed];
+      int c0 = cs >>> 4;
+      int d = (cs & 15) * 3;
+      col[q] = c0;
+      col[q + 1] = c0 + delta[d + 1];
+      col[q + 2] = c0 + delta[d + 2];
     }
   }
 
   private void unpack4(byte[] packed, long block0, int nb, int[] col, float[] th) {
     long bitPos = block0 * bits;
-    final int cl = colLen;
+    final int[] delta = colDelta;
     for (int b = 0, q = 0; b < nb; b++, q += 4, bitPos += bits) {
       long w = word(packed, bitPos);
       int seed = (int) (w >>> (64 - k));
@@ -359,11 +366,13 @@ public final class SeedLmDecoder {
       th[q + 1] = Q_TIMES_POW2[eb | (int) (f >>> 52) & 15];
       th[q + 2] = Q_TIMES_POW2[eb | (int) (f >>> 48) & 15];
       th[q + 3] = Q_TIMES_POW2[eb | (int) (f >>> 44) & 15];
-      int t = start1[seed];
-      col[q] = (t & 3) * cl + (t >>> 2);
-      col[q + 1] = ((t + 1) & 3) * cl + ((t + 1) >>> 2);
-      col[q + 2] = ((t + 2) & 3) * cl + ((t + 2) >>> 2);
-      col[q + 3] = ((t + 3) & 3) * cl + ((t + 3) >>> 2);
+      int cs = colStart[seed];
+      int c0 = cs >>> 4;
+      int d = (cs & 15) * 4;
+      col[q] = c0;
+      col[q + 1] = c0 + delta[d + 1];
+      col[q + 2] = c0 + delta[d + 2];
+      col[q + 3] = c0 + delta[d + 3];
     }
   }
 
