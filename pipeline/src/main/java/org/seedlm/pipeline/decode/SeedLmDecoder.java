@@ -50,16 +50,10 @@ public final class SeedLmDecoder {
   private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
   private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
 
-  /** {@code POW2[e + 8] = 2^e} for {@code e = -8..7}, exact in float. */
-  private static final float[] POW2 = new float[16];
-
   /** {@code Q_TIMES_POW2[eBits << 4 | qBits] = q * 2^e} (4-bit two's complement fields), exact in float. */
   private static final float[] Q_TIMES_POW2 = new float[256];
 
   static {
-    for (int e = -8; e <= 7; e++) {
-      POW2[e + 8] = (float) Math.scalb(1.0, e);
-    }
     for (int i = 0; i < 256; i++) {
       Q_TIMES_POW2[i] = (float) Math.scalb((double) signed4(i & 15), signed4(i >>> 4));
     }
@@ -316,13 +310,13 @@ public final class SeedLmDecoder {
         throw seedZero(block0 + b);
       }
       long f = w << k;
-      float scale = POW2[(int) (f >> 60) + 8];
+      int eb = (int) (f >>> 56) & 0xF0;
       int cs = colStart[seed];
       int c0 = cs >>> 4;
       int d = (cs & 15) * p;
       for (int j = 0; j < p; j++, q++) {
         f <<= 4;
-        th[q] = (int) (f >> 60) * scale;
+        th[q] = Q_TIMES_POW2[eb | (int) (f >>> 60)];
         col[q] = c0 + colDelta[d + j];
       }
     }
