@@ -16,6 +16,7 @@ import org.seedlm.pipeline.eval.Evaluator;
 import org.seedlm.pipeline.eval.WordPieceTokenizer;
 import org.seedlm.pipeline.pack.PackedModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,38 +36,44 @@ final class Eval implements Callable<Integer> {
   @Option(names = "--packed", description = "Packed model directory (RUN/packed, or RUN itself) to compare")
   String packed;
 
-  @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE})")
-  int items = 300;
+  @Mixin
+  Options opts = new Options();
 
-  @Option(names = "--mlm-sentences", description = "Held-out sentences for MLM pseudo-perplexity "
-      + "(default: half of --items)")
-  Integer mlmSentences;
+  /** The evaluation and gate options, shared by {@code eval} and {@code verify --eval}. */
+  static final class Options {
+    @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE})")
+    int items = 300;
 
-  @Option(names = "--seed", description = "Item selection seed (default: ${DEFAULT-VALUE})")
-  long seed = EvalTasks.DEFAULT_SEED;
+    @Option(names = "--mlm-sentences", description = "Held-out sentences for MLM pseudo-perplexity "
+        + "(default: half of --items)")
+    Integer mlmSentences;
 
-  @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
-  String brown;
+    @Option(names = "--seed", description = "Item selection seed (default: ${DEFAULT-VALUE})")
+    long seed = EvalTasks.DEFAULT_SEED;
 
-  @Option(names = "--max-drop-accuracy", description = "Gate: largest allowed cloze accuracy drop in points "
-      + "(default by bits/weight: >=4 bits 2, 3 bits 6, <=2 bits 10)")
-  Double maxDrop;
+    @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
+    String brown;
 
-  @Option(names = "--max-kl", description = "Gate: largest allowed mean KL(original||compressed) in nats "
-      + "(default: no limit)")
-  Double maxKl;
+    @Option(names = "--max-drop-accuracy", description = "Gate: largest allowed cloze accuracy drop in points "
+        + "(default by bits/weight: >=4 bits 2, 3 bits 6, <=2 bits 10)")
+    Double maxDrop;
+
+    @Option(names = "--max-kl", description = "Gate: largest allowed mean KL(original||compressed) in nats "
+        + "(default: no limit)")
+    Double maxKl;
+  }
 
   @Override
   public Integer call() throws Exception {
-    if (items < 0 || (mlmSentences != null && mlmSentences < 0)) {
+    if (opts.items < 0 || (opts.mlmSentences != null && opts.mlmSentences < 0)) {
       throw new IllegalArgumentException("--items and --mlm-sentences must be >= 0");
     }
     Configuration conf = new Configuration();
     Path modelDir = new Path(model);
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
-    BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(Paths.get(brown));
-    int nMlm = mlmSentences != null ? mlmSentences : Math.max(1, items / 2);
-    EvalTasks tasks = EvalTasks.build(corpus, tok, items, nMlm, seed);
+    BrownCorpus corpus = opts.brown == null ? BrownCorpus.load() : BrownCorpus.load(Paths.get(opts.brown));
+    int nMlm = opts.mlmSentences != null ? opts.mlmSentences : Math.max(1, opts.items / 2);
+    EvalTasks tasks = EvalTasks.build(corpus, tok, opts.items, nMlm, opts.seed);
     System.err.printf("[eval] %d cloze items, %d MLM sentences from %s%n", tasks.cloze().size(),
         tasks.mlm().size(), corpus.dir());
     BertModel original = BertModel.loadCheckpoint(modelDir, conf);
@@ -95,8 +102,8 @@ final class Eval implements Callable<Integer> {
     if (compressed == null) {
       return Cli.OK;
     }
-    double drop = maxDrop != null ? maxDrop : EvalGate.defaultMaxDropPoints(bits);
-    double kl = maxKl != null ? maxKl : Double.NaN;
+    double drop = opts.maxDrop != null ? opts.maxDrop : EvalGate.defaultMaxDropPoints(bits);
+    double kl = opts.maxKl != null ? opts.maxKl : Double.NaN;
     List<String> v = EvalGate.violations(r, drop, kl);
     System.out.printf(Locale.ROOT, "gate: max accuracy drop %.2f points%s: %s%n", drop,
         Double.isNaN(kl) ? "" : String.format(Locale.ROOT, ", max KL %.5f", kl), v.isEmpty() ? "PASS" : "FAIL");

@@ -25,22 +25,13 @@ final class Verify implements Callable<Integer> {
   String run;
 
   @Option(names = "--eval", description = "After the exactness check, run the zero-shot evaluation of the packed "
-      + "model against the original (seedlm eval) and fail with exit code 4 when its gate fails")
+      + "model against the original (seedlm eval; its --items, --mlm-sentences, --seed, --brown, "
+      + "--max-drop-accuracy and --max-kl apply) and fail with exit code 4 when its gate fails")
   boolean eval;
 
-  @Option(names = "--items", description = "With --eval: cloze items (default 300)")
-  Integer items;
-
-  @Option(names = "--brown", description = "With --eval: Brown corpus folder (default: -Dseedlm.brown.dir, else "
-      + "work/data)")
-  String brown;
-
-  @Option(names = "--max-drop-accuracy", description = "With --eval: largest allowed cloze accuracy drop in "
-      + "points (default by bits/weight: >=4 bits 2, 3 bits 6, <=2 bits 10)")
-  Double maxDrop;
-
-  @Option(names = "--max-kl", description = "With --eval: largest allowed mean KL in nats (default: no limit)")
-  Double maxKl;
+  /** With --eval: the options of {@code seedlm eval} (items, corpus, gate limits). */
+  @Mixin
+  Eval.Options evalOptions = new Eval.Options();
 
   @Mixin
   Cli.SparkOptions spark = new Cli.SparkOptions();
@@ -66,10 +57,7 @@ final class Verify implements Callable<Integer> {
     Eval e = new Eval();
     e.model = model;
     e.packed = new org.apache.hadoop.fs.Path(run, org.seedlm.pipeline.run.RunDirectory.PACKED).toString();
-    e.items = items != null ? items : e.items;
-    e.brown = brown;
-    e.maxDrop = maxDrop;
-    e.maxKl = maxKl;
+    e.opts = evalOptions;
     return e.call();
   }
 }

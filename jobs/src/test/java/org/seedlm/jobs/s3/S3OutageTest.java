@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.ConnectException;
@@ -33,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.seedlm.jobs.AssembleJob;
 import org.seedlm.jobs.QuantizeJob;
 import org.seedlm.pipeline.bert.BertImporter;
-import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunStatus;
 import org.seedlm.pipeline.run.UnitRunner;
@@ -194,26 +190,7 @@ class S3OutageTest {
       AssembleJob.run(spark, run, SHARD_BYTES, out);
       double recoverSecs = (System.nanoTime() - tBack) / 1e9;
 
-      ObjectMapper json = new ObjectMapper();
-      JsonNode localManifest = json.readTree(java.nio.file.Files.readAllBytes(
-          java.nio.file.Path.of(localRun, RunDirectory.PACKED, PackedFormat.MANIFEST)));
-      Path s3ManifestPath = new Path(run, RunDirectory.PACKED + "/" + PackedFormat.MANIFEST);
-      JsonNode s3Manifest;
-      try (InputStream in = s3ManifestPath.getFileSystem(conf).open(s3ManifestPath)) {
-        s3Manifest = json.readTree(in);
-      }
-      assertFalse(localManifest.get("files").isEmpty());
-      assertEquals(localManifest.get("files"), s3Manifest.get("files"));
-      assertEquals(localManifest.get("tensor_sha256"), s3Manifest.get("tensor_sha256"));
-      assertEquals(localManifest, s3Manifest);
-      for (var e : s3Manifest.get("files").properties()) {
-        Path p = new Path(run, RunDirectory.PACKED + "/" + e.getKey());
-        long len = e.getValue().get("bytes").asLong();
-        assertEquals(len, p.getFileSystem(conf).getFileStatus(p).getLen(), e.getKey());
-        if (len < (1 << 20)) {
-          assertEquals(e.getValue().get("sha256").asText(), HadoopFiles.sha256(p, conf), e.getKey());
-        }
-      }
+      HadoopFiles.assertSamePackedModel(localRun, run, conf);
       out.printf(Locale.ROOT, "[s3-outage] fault: S3 endpoint stopped after %d/%d units committed; job: %s; "
               + "time to fail: %.1f s; time to recover (restart, rerun %d units, assemble): %.1f s; "
               + "packed model identical to the undisturbed local run: %s%n",

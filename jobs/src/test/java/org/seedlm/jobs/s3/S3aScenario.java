@@ -1,13 +1,8 @@
 package org.seedlm.jobs.s3;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +22,6 @@ import org.seedlm.jobs.AssembleJob;
 import org.seedlm.jobs.ErrorsJob;
 import org.seedlm.jobs.QuantizeJob;
 import org.seedlm.pipeline.bert.BertImporter;
-import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.pack.PackedModel;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.UnitRunner;
@@ -129,35 +123,9 @@ abstract class S3aScenario {
     OUT.printf("[s3-test] assemble read %,d more bytes from the checkpoint (the kept tensors are copied)%n",
         delta(after, afterAssemble, "stream_read_bytes"));
 
-    ObjectMapper json = new ObjectMapper();
-    JsonNode localManifest = json.readTree(java.nio.file.Files.readAllBytes(
-        tmp.resolve("run").resolve(RunDirectory.PACKED).resolve(PackedFormat.MANIFEST)));
-    JsonNode s3Manifest;
-    Path s3ManifestPath = new Path(run, RunDirectory.PACKED + "/" + PackedFormat.MANIFEST);
-    try (InputStream in = s3ManifestPath.getFileSystem(conf).open(s3ManifestPath)) {
-      s3Manifest = json.readTree(in);
-    }
-    assertFalse(localManifest.get("files").isEmpty());
-    assertEquals(localManifest.get("files"), s3Manifest.get("files"));
-    assertEquals(localManifest.get("tensor_sha256"), s3Manifest.get("tensor_sha256"));
-    assertEquals(localManifest, s3Manifest);
-    // What is stored on S3 is what the manifest says: the small files are streamed back through S3A
-    // and hashed; the big shards are checked by length and by reading the quantized tensors back.
-    FileSystem runFs = new Path(run).getFileSystem(conf);
-    for (var e : s3Manifest.get("files").properties()) {
-      Path p = new Path(run, RunDirectory.PACKED + "/" + e.getKey());
-      long len = e.getValue().get("bytes").asLong();
-      assertEquals(len, runFs.getFileStatus(p).getLen(), e.getKey());
-      if (len < (1 << 20)) {
-        assertEquals(e.getValue().get("sha256").asText(), HadoopFiles.sha256(p, conf), e.getKey());
-      }
-    }
-    try (PackedModel local = PackedModel.open(new Path(localRun, RunDirectory.PACKED), conf);
-        PackedModel remote = PackedModel.open(new Path(run, RunDirectory.PACKED), conf)) {
+    HadoopFiles.assertSamePackedModel(localRun, run, conf);
+    try (PackedModel remote = PackedModel.open(new Path(run, RunDirectory.PACKED), conf)) {
       assertEquals(2, remote.quantized().size());
-      for (String t : remote.quantized().keySet()) {
-        assertArrayEquals(local.packedBytes(t), remote.packedBytes(t), t);
-      }
     }
 
     ErrorsJob.registerViews(spark, localRun);

@@ -10,16 +10,6 @@ import org.junit.jupiter.api.Test;
 
 class BertModelTest {
 
-  static int argmax(float[] a) {
-    int b = 0;
-    for (int i = 1; i < a.length; i++) {
-      if (a[i] > a[b]) {
-        b = i;
-      }
-    }
-    return b;
-  }
-
   static int[] topK(float[] a, int k) {
     Integer[] idx = new Integer[a.length];
     for (int i = 0; i < a.length; i++) {
@@ -96,7 +86,7 @@ class BertModelTest {
   void milk() throws Exception {
     WordPieceTokenizer tok = TestModels.tokenizer();
     float[] l = fill("After work, she went to the [MASK] to buy some milk.");
-    assertEquals("store", tok.token(argmax(l)));
+    assertEquals("store", tok.token(Evaluator.argmax(l)));
   }
   /**
    * Known outputs of the original model: the Hugging Face model card of bert-base-uncased shows
@@ -122,7 +112,7 @@ class BertModelTest {
       } finally {
         m.gelu(dflt);
       }
-      double[] prob = softmax(l);
+      double[] prob = java.util.Arrays.stream(Evaluator.logSoftmax(l)).map(Math::exp).toArray();
       int[] top = topK(l, 5);
       StringBuilder sb = new StringBuilder();
       for (int i : top) {
@@ -135,22 +125,5 @@ class BertModelTest {
         assertEquals(card[i], prob[top[i]], tol, g + " GELU probability of " + words.get(i) + ": " + sb);
       }
     }
-  }
-
-  static double[] softmax(float[] l) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : l) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] p = new double[l.length];
-    for (int i = 0; i < l.length; i++) {
-      p[i] = Math.exp(l[i] - max);
-      sum += p[i];
-    }
-    for (int i = 0; i < l.length; i++) {
-      p[i] /= sum;
-    }
-    return p;
   }
 }
