@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,13 +43,11 @@ class S3ExclusivePublishTest {
           List<Future<Boolean>> won = new ArrayList<>();
           for (int w = 0; w < writers; w++) {
             int id = w;
-            org.apache.hadoop.fs.Path src = run.path("commits/_tmp/unit-" + k + ".json.attempt-" + w);
-            try (OutputStream out = fs.create(src, true)) {
-              out.write(("{\"attempt\":" + id + "}").getBytes(StandardCharsets.UTF_8));
-            }
+            org.apache.hadoop.fs.Path staging = run.path("commits/_tmp/unit-" + k + ".json.attempt-" + w);
+            byte[] bytes = ("{\"attempt\":" + id + "}").getBytes(StandardCharsets.UTF_8);
             won.add(pool.submit(() -> {
               start.await();
-              return run.publishExclusive(src, dst);
+              return run.createExclusive(dst, staging, bytes);
             }));
           }
           int winner = -1;

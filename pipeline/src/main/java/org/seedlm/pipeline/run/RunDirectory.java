@@ -212,9 +212,8 @@ public final class RunDirectory {
   }
 
   /**
-   * Publishes a commit marker unless the unit is already committed. The marker is written under a
-   * temporary name and published with {@link #publishExclusive}, so a reader never sees a partial
-   * marker and exactly one attempt wins a unit.
+   * Publishes a commit marker unless the unit is already committed, with {@link #createExclusive},
+   * so a reader never sees a partial marker and exactly one attempt wins a unit.
    *
    * @return true if this call committed the unit; false if another attempt already had
    */
@@ -224,8 +223,7 @@ public final class RunDirectory {
       return false;
     }
     Path tmp = new Path(path(COMMITS + "/_tmp"), fin.getName() + "." + marker.attempt());
-    writeJson(tmp, marker);
-    if (!publishExclusive(tmp, fin)) {
+    if (!createExclusive(fin, tmp, JSON.writeValueAsBytes(marker))) {
       return false;
     }
     try {
@@ -237,16 +235,25 @@ public final class RunDirectory {
   }
 
   /**
-   * Moves {@code tmp} to {@code dst} only if {@code dst} does not exist, atomically where the file
-   * system allows it: a hard link on the local file system (whose rename would replace {@code dst}),
-   * a conditional PUT on S3A (its rename is a check, a copy and a delete: racing writers would all
-   * win), rename elsewhere (HDFS refuses an existing destination). {@code tmp} is
-   * removed either way (best effort once {@code dst} is published: failing to remove a leftover
-   * must not report a published file as a failure).
+   * Creates {@code dst} holding {@code bytes} only if it does not exist, atomically where the file
+   * system allows it. S3A: one conditional PUT ({@code If-None-Match: *}, Hadoop's {@value
+   * #CONDITIONAL_CREATE} create option), so the store, not a check before the write, decides which of
+   * several racing writers creates {@code dst} (S3A's rename is a check, a copy and a delete: racing
+   * writers would all win); a PUT is atomic, so no reader sees a partial object. Elsewhere the bytes
+   * go to {@code tmp} first, which is then linked (local file system, whose rename would replace
+   * {@code dst}) or renamed (HDFS refuses an existing destination) to {@code dst} and removed (best
+   * effort once {@code dst} is published: failing to remove a leftover must not report a published
+   * file as a failure).
    *
-   * @return whether {@code dst} now holds {@code tmp}'s content
+   * @return whether this call created {@code dst}
    */
-  public boolean publishExclusive(Path tmp, Path dst) throws IOException {
+  public boolean createExclusive(Path dst, Path tmp, byte[] bytes) throws IOException {
+    if ("s3a".equals(fs.getUri().getScheme())) {
+      return putIfAbsent(dst, bytes);
+    }
+    try (OutputStream out = fs.create(tmp, true)) {
+      out.write(bytes);
+    }
     boolean won;
     if ("file".equals(fs.getUri().getScheme())) {
       java.nio.file.Path target = java.nio.file.Paths.get(fs.makeQualified(dst).toUri());
@@ -258,8 +265,6 @@ public final class RunDirectory {
       } catch (java.nio.file.FileAlreadyExistsException e) {
         won = false;
       }
-    } else if ("s3a".equals(fs.getUri().getScheme())) {
-      won = putIfAbsent(tmp, dst);
     } else {
       try {
         won = fs.rename(tmp, dst);
@@ -281,17 +286,7 @@ public final class RunDirectory {
     return won;
   }
 
-  /**
-   * S3: copies {@code tmp}'s bytes to {@code dst} with one conditional PUT ({@code If-None-Match: *},
-   * Hadoop's {@value #CONDITIONAL_CREATE} create option): the store, not a check before the write,
-   * decides which of several racing writers creates {@code dst}. A PUT is atomic, so no reader sees
-   * a partial object.
-   */
-  private boolean putIfAbsent(Path tmp, Path dst) throws IOException {
-    byte[] bytes;
-    try (InputStream in = fs.open(tmp)) {
-      bytes = in.readAllBytes();
-    }
+  private boolean putIfAbsent(Path dst, byte[] bytes) throws IOException {
     org.apache.hadoop.fs.FSDataOutputStreamBuilder<?, ?> create = fs.createFile(dst);
     create.overwrite(false);
     create.must(CONDITIONAL_CREATE, true);
@@ -362,15 +357,14 @@ public final class RunDirectory {
   }
 
   /**
-   * Writes JSON under a temporary name, then publishes it only if {@code p} does not exist yet (no
-   * partial file is ever visible; of two concurrent writers exactly one wins).
+   * Writes JSON to {@code p} only if it does not exist yet, with {@link #createExclusive} (no partial
+   * file is ever visible; of two concurrent writers exactly one wins).
    *
    * @return whether this call created {@code p}
    */
   public boolean writeJsonExclusive(Path p, Object value) throws IOException {
     Path tmp = new Path(p.getParent(), "_tmp." + p.getName() + "." + java.util.UUID.randomUUID());
-    writeJson(tmp, value);
-    return publishExclusive(tmp, p);
+    return createExclusive(p, tmp, JSON.writeValueAsBytes(value));
   }
 
   /** Writes JSON under a temporary name, then moves it into place, replacing an older version. */

@@ -188,8 +188,8 @@ class RunDirectoryTest {
     RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
     run.writeJson(run.commitPath(0), marker(0, "first"));
     org.apache.hadoop.fs.Path tmp = run.path(RunDirectory.COMMITS + "/_tmp/unit-00000000.json.second");
-    run.writeJson(tmp, marker(0, "second"));
-    assertFalse(run.publishExclusive(tmp, run.commitPath(0)), "publishing replaced an existing commit marker");
+    byte[] second = RunDirectory.json().writeValueAsBytes(marker(0, "second"));
+    assertFalse(run.createExclusive(run.commitPath(0), tmp, second), "publishing replaced an existing commit marker");
     assertEquals(marker(0, "first"), run.readCommit(0));
     assertFalse(run.fs().exists(tmp));
   }
