@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.kernel.SearchBenchmark;
 import org.seedlm.pipeline.safetensors.Checkpoint;
@@ -42,6 +41,9 @@ final class Bench implements Callable<Integer> {
   @Option(names = "--tensor", description = "Tensor of real blocks (default: layer 0 query of BERT)")
   String tensor = "bert.encoder.layer.0.attention.self.query.weight";
 
+  @picocli.CommandLine.Mixin
+  Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
   @Override
   public Integer call() throws Exception {
     List<String> common = new ArrayList<>(List.of("--config", config));
@@ -64,7 +66,7 @@ final class Bench implements Callable<Integer> {
     org.seedlm.pipeline.decode.DecodeBenchmark.main(common.toArray(new String[0])); // decode vs memcpy
     if (model != null) {
       java.nio.file.Path raw = Files.createTempFile("seedlm-bench-", ".f32");
-      try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
+      try (Checkpoint ck = Checkpoint.open(new Path(model), hadoop.hadoopConf())) {
         int n = (int) Math.min(ck.info(tensor).numel(), 1 << 22);
         float[] w = new float[n];
         ck.readFiniteFloats(tensor, 0, n, w, 0);

@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +12,8 @@ import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.BadInputException;
+import org.seedlm.pipeline.bert.TfCheckpointFormatException;
 import org.seedlm.pipeline.run.IncompleteRunException;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunMismatchException;
@@ -74,32 +77,70 @@ public final class Cli implements Callable<Integer> {
     return cl.execute(args);
   }
 
+  /**
+   * Whether an exception is an input error the code recognised (exit 2, message only): a
+   * {@link BadInputException} (wrong option, refused run directory, NaN weights...), a malformed checkpoint,
+   * a path that does not exist. Anything else, {@code IllegalArgumentException} and
+   * {@code IllegalStateException} included, is a bug: exit 1 with its stack trace.
+   */
   static boolean isBadInput(Throwable ex) {
-    return ex instanceof IllegalArgumentException || ex instanceof CheckpointException
-        || ex instanceof RunMismatchException || ex instanceof IncompleteRunException
-        || ex instanceof java.io.FileNotFoundException || ex instanceof IllegalStateException;
+    return ex instanceof BadInputException || ex instanceof CheckpointException
+        || ex instanceof TfCheckpointFormatException || ex instanceof java.io.FileNotFoundException;
   }
 
-  /** Options every Spark command takes. */
-  static final class SparkOptions {
+  /**
+   * {@code --conf key=value}, taken by every command that touches a file system. Keys
+   * {@code spark.hadoop.*} reach Hadoop (S3A endpoint, credentials...) the way Spark passes them on: commands
+   * that run without Spark build their Hadoop configuration here, so the same flags reach every read.
+   */
+  static class HadoopOptions {
+    @Option(names = "--conf", description = "Spark conf key=value (repeatable); spark.hadoop.* keys reach every "
+        + "file-system read, e.g. spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000")
+    List<String> conf = new ArrayList<>();
+
+    /** The --conf pairs, in order. */
+    Map<String, String> confPairs() {
+      Map<String, String> pairs = new LinkedHashMap<>();
+      for (String kv : conf) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new BadInputException("Cannot use --conf \"" + kv + "\": expected key=value");
+        }
+        pairs.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+      return pairs;
+    }
+
+    /**
+     * The Hadoop configuration of a command that runs without Spark: Hadoop's defaults, then
+     * {@code spark.hadoop.*} from spark-submit's conf (system properties), then from --conf.
+     */
+    Configuration hadoopConf() {
+      Configuration h = new Configuration();
+      for (scala.Tuple2<String, String> kv : new org.apache.spark.SparkConf(true).getAll()) {
+        applyHadoopKey(h, kv._1(), kv._2());
+      }
+      confPairs().forEach((k, v) -> applyHadoopKey(h, k, v));
+      return h;
+    }
+
+    private static void applyHadoopKey(Configuration h, String key, String value) {
+      if (key.startsWith(HADOOP_PREFIX)) {
+        h.set(key.substring(HADOOP_PREFIX.length()), value);
+      }
+    }
+
+    private static final String HADOOP_PREFIX = "spark.hadoop.";
+  }
+
+  /** Options every Spark command takes: --conf, and the master. */
+  static final class SparkOptions extends HadoopOptions {
     @Option(names = "--master", description = "Spark master (default: spark-submit's, else the conf file's, "
         + "else local[*])")
     String master;
 
-    @Option(names = "--conf", description = "Spark conf key=value (repeatable), e.g. "
-        + "spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000")
-    List<String> conf = new ArrayList<>();
-
     SparkSession session(String app, SeedLmConf c) {
-      Map<String, String> extra = new LinkedHashMap<>();
-      for (String kv : conf) {
-        int eq = kv.indexOf('=');
-        if (eq <= 0) {
-          throw new IllegalArgumentException("Cannot use --conf \"" + kv + "\": expected key=value");
-        }
-        extra.put(kv.substring(0, eq), kv.substring(eq + 1));
-      }
-      return Sparks.session(app, c.master(master), extra);
+      return Sparks.session(app, c.master(master), confPairs());
     }
   }
 
@@ -228,7 +269,7 @@ public final class Cli implements Callable<Integer> {
         ErrorsJob.registerViews(s, run);
         StringBuilder sb = new StringBuilder();
         if (sql != null) {
-          sb.append(ErrorsJob.format(s.sql(sql), format));
+          sb.append(ErrorsJob.format(ErrorsJob.query(s, sql), format));
         } else {
           for (String t : tables) {
             if (format.equals("text")) {
@@ -259,9 +300,12 @@ public final class Cli implements Callable<Integer> {
     @Option(names = "--run", required = true, description = "Run directory")
     String run;
 
+    @Mixin
+    HadoopOptions hadoop = new HadoopOptions();
+
     @Override
     public Integer call() throws Exception {
-      RunDirectory rd = RunDirectory.at(run, new Configuration());
+      RunDirectory rd = RunDirectory.at(run, hadoop.hadoopConf());
       var spec = rd.readSpec();
       RunStatus st = RunStatus.of(rd);
       System.out.printf("run       %s%nmodel     %s%ncodec     %s%n", run, spec.model(), spec.codec());
@@ -295,10 +339,13 @@ public final class Cli implements Callable<Integer> {
     @Option(names = "--exclude", description = "Regex (repeatable)")
     List<String> exclude = new ArrayList<>();
 
+    @Mixin
+    HadoopOptions hadoop = new HadoopOptions();
+
     @Override
     public Integer call() throws Exception {
       var sel = new org.seedlm.pipeline.run.TensorSelection(include, exclude);
-      try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
+      try (Checkpoint ck = Checkpoint.open(new Path(model), hadoop.hadoopConf())) {
         Set<String> shards = new TreeSet<>(ck.shards());
         System.out.printf("%s: %d tensors in %d file(s), %,d bytes%n", model, ck.tensors().size(), shards.size(),
             ck.totalBytes());

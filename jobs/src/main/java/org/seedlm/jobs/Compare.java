@@ -3,7 +3,6 @@ package org.seedlm.jobs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
@@ -34,6 +33,9 @@ final class Compare implements Callable<Integer> {
   @Option(names = "--kernel", description = "fast (default) or reference")
   String kernel = SeedLmConf.KERNEL_DEFAULT;
 
+  @picocli.CommandLine.Mixin
+  Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
   @Override
   public Integer call() throws Exception {
     List<String> names = codecs.isEmpty() ? Codecs.standardNames() : codecs;
@@ -41,7 +43,7 @@ final class Compare implements Callable<Integer> {
     for (String n : names) {
       list.add(Kernels.provider(kernel, Runtime.getRuntime().availableProcessors()).codec(n));
     }
-    try (Checkpoint ck = Checkpoint.open(new Path(model), new Configuration())) {
+    try (Checkpoint ck = Checkpoint.open(new Path(model), hadoop.hadoopConf())) {
       List<CodecComparison.Row> rows = CodecComparison.compare(ck, tensor, list, maxWeights);
       System.out.printf("%s, %,d weights (%s kernel)%n", tensor, rows.get(0).weights(), kernel);
       System.out.printf("%-18s %8s %10s %9s %12s %9s%n", "codec", "bits/w", "rel_error", "snr_db", "max_abs_err",

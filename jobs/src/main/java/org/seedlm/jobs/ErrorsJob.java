@@ -6,10 +6,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.AnalysisException;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.run.CommitMarker;
 import org.seedlm.pipeline.run.RunDirectory;
 
@@ -43,7 +45,7 @@ public final class ErrorsJob {
       case "tensor" -> "SELECT tensor, layer, kind, " + AGGREGATES
           + " FROM blocks GROUP BY tensor, layer, kind ORDER BY layer, tensor";
       case "all" -> "SELECT codec, " + AGGREGATES + " FROM blocks GROUP BY codec";
-      default -> throw new IllegalArgumentException(String.format(
+      default -> throw new BadInputException(String.format(
           "Cannot print table by \"%s\": expected layer, kind, tensor or all (set --by)", by));
     };
   }
@@ -54,7 +56,7 @@ public final class ErrorsJob {
     RunDirectory run = RunDirectory.at(runDir, conf);
     Map<Integer, CommitMarker> commits = run.readCommits();
     if (commits.isEmpty()) {
-      throw new IllegalStateException(String.format(
+      throw new BadInputException(String.format(
           "Cannot show errors of %s: no unit is committed yet (run `seedlm quantize` first)", runDir));
     }
     List<String> files = new ArrayList<>();
@@ -67,15 +69,26 @@ public final class ErrorsJob {
     units.createOrReplaceTempView("units");
   }
 
-  /** Runs a query and returns its rows. */
+  /**
+   * Runs a query the user typed. A query Spark cannot parse or resolve (a syntax error, an unknown column or
+   * table) is bad input: its message, Spark's own, says where and lists what is available.
+   */
   public static Dataset<Row> query(SparkSession spark, String sql) {
-    return spark.sql(sql);
+    try {
+      return spark.sql(sql);
+    } catch (Exception e) { // Scala throws the checked AnalysisException (ParseException is one) undeclared
+      if (e instanceof AnalysisException) {
+        throw new BadInputException("Cannot run the --sql query over the views blocks and units:\n"
+            + e.getMessage().strip(), e);
+      }
+      throw e;
+    }
   }
 
   /** Refuses an unknown output format before any work is done. */
   public static void checkFormat(String format) {
     if (!List.of("text", "csv", "json").contains(format)) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot write format \"%s\": expected text, csv or json (set --format)", format));
     }
   }
@@ -96,7 +109,7 @@ public final class ErrorsJob {
         for (Row r : rows) {
           List<String> cells = new ArrayList<>();
           for (int i = 0; i < cols.length; i++) {
-            cells.add(csv(r.isNullAt(i) ? "" : String.valueOf(r.get(i))));
+            cells.add(csv(r.isNullAt(i) ? "" : cell(r.get(i))));
           }
           sb.append(String.join(",", cells)).append('\n');
         }
@@ -156,7 +169,56 @@ public final class ErrorsJob {
     if (v instanceof Long || v instanceof Integer) {
       return String.format(Locale.ROOT, "%d", v);
     }
+    return cell(v);
+  }
+
+  /**
+   * One value as CSV and text cells show it: arrays and maps as JSON ({@code [-2,0,-7]}), which
+   * spreadsheets show as written and pandas, DuckDB or any JSON parser read back; everything else as its
+   * string.
+   */
+  static String cell(Object v) {
+    if (v instanceof scala.collection.Seq<?> || v instanceof scala.collection.Map<?, ?> || v instanceof Row) {
+      try {
+        return JSON.writeValueAsString(javaValue(v));
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new IllegalStateException("cannot write " + v + " as JSON", e);
+      }
+    }
     return String.valueOf(v);
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
+
+  /** Spark's Scala collections and nested rows as Java lists and maps. */
+  private static Object javaValue(Object v) {
+    if (v instanceof scala.collection.Seq<?> seq) {
+      List<Object> out = new ArrayList<>();
+      scala.collection.Iterator<?> it = seq.iterator();
+      while (it.hasNext()) {
+        out.add(javaValue(it.next()));
+      }
+      return out;
+    }
+    if (v instanceof scala.collection.Map<?, ?> map) {
+      Map<String, Object> out = new java.util.LinkedHashMap<>();
+      scala.collection.Iterator<? extends scala.Tuple2<?, ?>> it = map.iterator();
+      while (it.hasNext()) {
+        scala.Tuple2<?, ?> kv = it.next();
+        out.put(String.valueOf(kv._1()), javaValue(kv._2()));
+      }
+      return out;
+    }
+    if (v instanceof Row row) {
+      Map<String, Object> out = new java.util.LinkedHashMap<>();
+      String[] names = row.schema() == null ? null : row.schema().fieldNames();
+      for (int i = 0; i < row.length(); i++) {
+        out.put(names == null ? "_" + (i + 1) : names[i], javaValue(row.get(i)));
+      }
+      return out;
+    }
+    return v;
   }
 
   private static String csv(String s) {

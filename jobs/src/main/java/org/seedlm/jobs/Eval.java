@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import java.nio.file.Paths;
 import java.util.List;
 import java.util.Locale;
@@ -39,6 +40,9 @@ final class Eval implements Callable<Integer> {
   @Mixin
   Options opts = new Options();
 
+  @Mixin
+  Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
   /** The evaluation and gate options, shared by {@code eval} and {@code verify --eval}. */
   static final class Options {
     @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE})")
@@ -66,9 +70,9 @@ final class Eval implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (opts.items < 0 || (opts.mlmSentences != null && opts.mlmSentences < 0)) {
-      throw new IllegalArgumentException("--items and --mlm-sentences must be >= 0");
+      throw new BadInputException("--items and --mlm-sentences must be >= 0");
     }
-    Configuration conf = new Configuration();
+    Configuration conf = hadoop.hadoopConf();
     Path modelDir = new Path(model);
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
     BrownCorpus corpus = opts.brown == null ? BrownCorpus.load() : BrownCorpus.load(Paths.get(opts.brown));

@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedLmCodec;
@@ -21,7 +22,7 @@ final class Kernels {
     return switch (kernel) {
       case "reference" -> Codecs::parse;
       case "fast" -> name -> fast(name, threads);
-      default -> throw new IllegalArgumentException(String.format(
+      default -> throw new BadInputException(String.format(
           "Cannot use kernel \"%s\": expected fast or reference (set --kernel)", kernel));
     };
   }

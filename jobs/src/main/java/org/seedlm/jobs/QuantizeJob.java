@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -80,7 +81,7 @@ public final class QuantizeJob {
       plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks());
     }
     if (plan.tensors().isEmpty()) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot quantize %s: no tensor matches the selection (include %s, exclude %s); list the tensors "
               + "with `seedlm tensors --model %s`", o.model(), o.include(), o.exclude(), o.model()));
     }

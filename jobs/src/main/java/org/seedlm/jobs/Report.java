@@ -29,7 +29,8 @@ import picocli.CommandLine.Option;
  * verify each, evaluate each against the original on the same zero-shot items, and print one table.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
-    description = "Quantize BERT-base with each codec, verify, evaluate zero-shot, print one comparison table.")
+    description = "Quantize BERT-base with each codec, verify, evaluate zero-shot, print one comparison table. "
+        + "Exit code 4 when any codec's packed model does not verify or fails the gate.")
 final class Report implements Callable<Integer> {
   @Option(names = "--work", description = "Working directory (models and runs; default: work)")
   String work = "work";
@@ -58,7 +59,8 @@ final class Report implements Callable<Integer> {
     for (String n : names) {
       Codecs.parse(n);
     }
-    Configuration local = new Configuration();
+    SeedLmConf c = SeedLmConf.load();
+    Configuration local = spark.hadoopConf();
     Path model = BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"),
         local);
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(model, "vocab.txt"), local);
@@ -68,13 +70,18 @@ final class Report implements Callable<Integer> {
     Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(model, local), tasks);
 
     List<String> lines = new ArrayList<>();
-    SeedLmConf c = SeedLmConf.load();
+    List<String> failed = new ArrayList<>();
+    int unitBlocks = c.getInt(SeedLmConf.UNIT_BLOCKS, null, SeedLmConf.UNIT_BLOCKS_DEFAULT);
+    String nonFinite = c.get(SeedLmConf.NON_FINITE, null, SeedLmConf.NON_FINITE_DEFAULT);
+    String kernel = c.get(SeedLmConf.KERNEL, null, SeedLmConf.KERNEL_DEFAULT);
     SparkSession s = spark.session("seedlm report", c);
     try {
       for (String codec : names) {
         String run = new Path(work, "runs/bert-" + codec).toString();
         QuantizeJob.Result q = QuantizeJob.run(s, new QuantizeJob.Options(model.toString(), run, codec, include,
-            List.of(), SeedLmConf.UNIT_BLOCKS_DEFAULT, "fail", "fast", Set.of(), 10), System.out);
+            List.of(), unitBlocks, nonFinite, kernel, Set.of(),
+            Double.parseDouble(c.get(SeedLmConf.PROGRESS_INTERVAL, null, SeedLmConf.PROGRESS_INTERVAL_DEFAULT))),
+            System.out);
         if (!q.failures().isEmpty()) {
           return Cli.UNITS_FAILED;
         }
@@ -93,6 +100,9 @@ final class Report implements Callable<Integer> {
         double bpw = e.getDouble(0);
         String gate = EvalGate.violations(r, EvalGate.defaultMaxDropPoints(bpw), Double.NaN).isEmpty() ? "pass"
             : "FAIL";
+        if (!v.ok() || gate.equals("FAIL")) {
+          failed.add(codec + (v.ok() ? "" : " (verify)") + (gate.equals("FAIL") ? " (gate)" : ""));
+        }
         lines.add(String.format(Locale.ROOT,
             "%-17s %7.3f %9.4f %9.4f  %-6s %6.1f%% %6.1f%% %+6.1f %7.2f %7.2f %+7.2f %8.4f %6.1f%%  %s", codec, bpw,
             e.getDouble(1), e.getDouble(2), verified, 100 * r.clozeAccuracyOriginal(), 100 * r.clozeAccuracyCompressed(),
@@ -111,6 +121,10 @@ final class Report implements Callable<Integer> {
         "worst_rel", "verify", "cloze", "cloze_q", "diff", "ppl", "ppl_q", "diff", "KL", "top1=", "gate");
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
+    if (!failed.isEmpty()) {
+      System.err.println("seedlm: report: failed " + String.join(", ", failed));
+      return EvalGate.EXIT_GATE_FAILED;
+    }
     return Cli.OK;
   }
 }

@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -64,7 +65,7 @@ final class SeedLmConf {
         try (InputStream in = Files.newInputStream(f)) {
           p.load(in);
         } catch (IOException e) {
-          throw new IllegalArgumentException("Cannot read " + f + ": " + e.getMessage(), e);
+          throw new BadInputException("Cannot read " + f + ": " + e.getMessage(), e);
         }
       }
     }
@@ -88,7 +89,7 @@ final class SeedLmConf {
     try {
       return Integer.parseInt(v.trim());
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(String.format("Cannot use %s=\"%s\": not an integer", key, v));
+      throw new BadInputException(String.format("Cannot use %s=\"%s\": not an integer", key, v));
     }
   }
 
@@ -124,7 +125,7 @@ final class SeedLmConf {
       }
       return n;
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot use %s=\"%s\": expected a positive size such as 512m or 4g", key, v));
     }
   }

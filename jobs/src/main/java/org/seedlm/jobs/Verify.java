@@ -58,6 +58,7 @@ final class Verify implements Callable<Integer> {
     e.model = model;
     e.packed = new org.apache.hadoop.fs.Path(run, org.seedlm.pipeline.run.RunDirectory.PACKED).toString();
     e.opts = evalOptions;
+    e.hadoop = spark; // the same --conf: S3A settings reach the evaluation's reads too
     return e.call();
   }
 }

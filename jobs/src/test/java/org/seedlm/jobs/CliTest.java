@@ -1,6 +1,7 @@
 package org.seedlm.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -67,5 +68,27 @@ class CliTest {
     String[] r = run("assemble", "--run", tmp.toString(), "--shard-size", "lots");
     assertEquals("2", r[0]);
     assertTrue(r[1].contains("Cannot use shard-size=\"lots\""), r[1]);
+  }
+
+  @Test
+  void onlyRecognisedInputErrorsAreBadInput() {
+    assertTrue(Cli.isBadInput(new org.seedlm.pipeline.BadInputException("Cannot use --x")));
+    assertTrue(Cli.isBadInput(new org.seedlm.pipeline.run.RunMismatchException("other model")));
+    assertTrue(Cli.isBadInput(new org.seedlm.pipeline.run.IncompleteRunException("not assembled")));
+    assertTrue(Cli.isBadInput(new org.seedlm.pipeline.run.NonFiniteWeightsException("NaN in block 3")));
+    assertTrue(Cli.isBadInput(new org.seedlm.pipeline.safetensors.CheckpointException("truncated")));
+    // a plain IllegalArgumentException or IllegalStateException is a bug in this code, not the user's input
+    assertFalse(Cli.isBadInput(new IllegalArgumentException("matmul shapes")));
+    assertFalse(Cli.isBadInput(new IllegalStateException("unexpected")));
+    assertFalse(Cli.isBadInput(new NullPointerException()));
+  }
+
+  @Test
+  void aDamagedRunDirectoryIsBadInputNamingTheFile(@TempDir Path tmp) throws Exception {
+    java.nio.file.Files.writeString(tmp.resolve("run.json"), "[1, 2, 3]"); // JSON, but not a run spec
+    String[] r = run("status", "--run", tmp.toString());
+    assertEquals("2", r[0], r[1]);
+    assertTrue(r[1].contains("run.json: malformed JSON") && r[1].contains("use a new one"), r[1]);
+    assertFalse(r[1].contains("\tat "), "no stack trace for bad input: " + r[1]);
   }
 }

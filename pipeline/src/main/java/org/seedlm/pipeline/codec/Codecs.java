@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.codec;
 
+import org.seedlm.pipeline.BadInputException;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,11 +28,22 @@ public final class Codecs {
   /**
    * Parses a codec name: {@code seedlm-4bit}, {@code seedlm-3bit}, {@code seedlm-c{C}-p{P}-k{K}},
    * {@code rtn-sym-b{b}-g{g}}, {@code rtn-asym-b{b}-g{g}}, {@code nf4-g{n}}. Invalid parameters give
-   * the codec's own IllegalArgumentException; unknown names give one that lists the known forms.
+   * the codec's own message; unknown names give one that lists the known forms. Either way a
+   * {@link BadInputException}: a codec name is what a user typed.
    */
   public static BlockCodec parse(String name) {
+    try {
+      return create(name);
+    } catch (BadInputException e) {
+      throw e;
+    } catch (IllegalArgumentException e) { // a codec's parameter check, or a number too large to parse
+      throw new BadInputException(e.getMessage(), e);
+    }
+  }
+
+  private static BlockCodec create(String name) {
     if (name == null) {
-      throw new IllegalArgumentException("Cannot use codec null: a name is required (known: " + KNOWN + ")");
+      throw new BadInputException("Cannot use codec null: a name is required (known: " + KNOWN + ")");
     }
     String n = name.trim();
     if (n.equals("seedlm-4bit")) {
@@ -55,7 +67,7 @@ public final class Codecs {
     if (m.matches()) {
       return new Nf4Codec(Integer.parseInt(m.group(1)));
     }
-    throw new IllegalArgumentException(
+    throw new BadInputException(
         "Cannot use codec \"" + name + "\": unknown name (known: " + KNOWN + ")");
   }
 }

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.eval;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.IOException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -33,7 +34,7 @@ public final class BertModel {
       return switch (act) {
         case "gelu" -> ERF;
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> TANH;
-        default -> throw new IllegalArgumentException("Cannot evaluate BERT: config.json hidden_act \"" + act
+        default -> throw new BadInputException("Cannot evaluate BERT: config.json hidden_act \"" + act
             + "\" is not supported (expected gelu, gelu_new, gelu_pytorch_tanh or gelu_fast)");
       };
     }

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.pack;
 
+import org.seedlm.pipeline.BadInputException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Map;
@@ -72,7 +73,7 @@ public final class PackedFormat {
       try {
         return JSON.readValue(json, TensorMeta.class);
       } catch (JsonProcessingException e) {
-        throw new IllegalArgumentException("Cannot read packed tensor metadata: " + e.getOriginalMessage(), e);
+        throw new BadInputException("Cannot read packed tensor metadata: " + e.getOriginalMessage(), e);
       }
     }
   }

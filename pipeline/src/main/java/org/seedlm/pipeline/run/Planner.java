@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.run;
 
+import org.seedlm.pipeline.BadInputException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -22,11 +23,11 @@ public final class Planner {
    */
   public static Plan plan(List<SourceTensor> tensors, TensorSelection selection, int blockSize, int unitBlocks) {
     if (unitBlocks <= 0 || unitBlocks % 8 != 0) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot plan with unit-blocks %d: it must be a positive multiple of 8 (set --unit-blocks)", unitBlocks));
     }
     if (blockSize <= 0) {
-      throw new IllegalArgumentException("Cannot plan with block size " + blockSize);
+      throw new BadInputException("Cannot plan with block size " + blockSize);
     }
     List<SourceTensor> selected = new ArrayList<>();
     List<Plan.KeptTensor> kept = new ArrayList<>();
@@ -48,7 +49,7 @@ public final class Planner {
       long numBlocks = (numel + blockSize - 1) / blockSize;
       long numUnits = (numBlocks + unitBlocks - 1) / unitBlocks;
       if (nextUnit + numUnits > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException(String.format(
+        throw new BadInputException(String.format(
             "Cannot plan: more than %d units (raise --unit-blocks, now %d)", Integer.MAX_VALUE, unitBlocks));
       }
       String name = t.info().name();

@@ -346,7 +346,9 @@ public final class RunDirectory {
     try (InputStream in = fs.open(p)) {
       return JSON.readValue(in, type);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
-      throw new IOException(String.format("Cannot read %s: malformed JSON (%s)", p, e.getOriginalMessage()), e);
+      throw new org.seedlm.pipeline.BadInputException(String.format(
+          "Cannot read %s: malformed JSON (%s); this run directory is damaged: use a new one", p,
+          e.getOriginalMessage()), e);
     }
   }
 

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.run;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -40,7 +41,7 @@ public record RunSpec(String format, int version, String model, String modelFing
     include = include.equals(List.of(TensorSelection.DEFAULT_PATTERN)) ? List.of() : List.copyOf(include);
     exclude = List.copyOf(exclude);
     if (!NON_FINITE_POLICIES.contains(nonFinite)) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot use non-finite policy \"%s\": expected one of %s (set --non-finite)", nonFinite,
           NON_FINITE_POLICIES));
     }

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.run;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.Serializable;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -100,7 +101,7 @@ public record TensorSelection(List<String> include, List<String> exclude) implem
     try {
       Pattern.compile(p);
     } catch (java.util.regex.PatternSyntaxException e) {
-      throw new IllegalArgumentException(String.format(
+      throw new BadInputException(String.format(
           "Cannot use %s pattern \"%s\": not a valid regular expression (%s)", what, p, e.getDescription()));
     }
   }

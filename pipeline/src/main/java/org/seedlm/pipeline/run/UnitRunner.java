@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.run;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.IOException;
 import java.io.Serializable;
 import java.security.MessageDigest;
@@ -90,7 +91,7 @@ public final class UnitRunner {
       run.commit(marker);
       return new Outcome(u.id(), u.tensor(), true, null, false, u.numBlocks(), seconds(t0));
     } catch (Exception e) {
-      boolean badInput = e instanceof IllegalArgumentException || e instanceof CheckpointException;
+      boolean badInput = e instanceof BadInputException || e instanceof CheckpointException;
       String msg = e.getMessage() == null ? e.toString() : e.getMessage();
       try {
         RunDirectory.at(ctx.runDir(), conf).recordFailure(

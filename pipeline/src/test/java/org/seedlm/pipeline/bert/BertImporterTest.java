@@ -231,7 +231,7 @@ class BertImporterTest {
     String old = System.getProperty("seedlm.bert.jar");
     try {
       System.setProperty("seedlm.bert.jar", "/nonexistent/bert.jar");
-      var ex = assertThrows(IllegalStateException.class, BertImporter::locateJar);
+      var ex = assertThrows(org.seedlm.pipeline.BadInputException.class, BertImporter::locateJar);
       assertTrue(ex.getMessage().contains("/nonexistent/bert.jar")
           && ex.getMessage().contains("mvn -B dependency:get -Dartifact=" + BertImporter.ARTIFACT), ex.getMessage());
     } finally {
