@@ -64,6 +64,9 @@ final class Bench implements Callable<Integer> {
     }
     SearchBenchmark.main(common.toArray(new String[0]));
     org.seedlm.pipeline.decode.DecodeBenchmark.main(common.toArray(new String[0])); // decode vs memcpy
+    if (!json) {
+      org.seedlm.pipeline.eval.MatMulBenchmark.main(new String[0]); // the evaluation's matmul, both tilings
+    }
     if (model != null) {
       java.nio.file.Path raw = Files.createTempFile("seedlm-bench-", ".f32");
       try (Checkpoint ck = Checkpoint.open(new Path(model), hadoop.hadoopConf())) {

@@ -20,6 +20,7 @@ import org.seedlm.pipeline.eval.Evaluator;
 import org.seedlm.pipeline.eval.WordPieceTokenizer;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.Verifier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -89,7 +90,7 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        VerifyJob.Result v = VerifyJob.run(s, run, System.out);
+        Verifier.Result v = VerifyJob.run(s, run, System.out);
         String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
         Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("

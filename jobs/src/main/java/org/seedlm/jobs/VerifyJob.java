@@ -1,189 +1,46 @@
 package org.seedlm.jobs;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
-import java.io.Serializable;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.BitSet;
-import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
-import org.seedlm.pipeline.codec.BlockCodec;
-import org.seedlm.pipeline.codec.Bits;
-import org.seedlm.pipeline.codec.Codecs;
-import org.seedlm.pipeline.codec.SeedLmCodec;
-import org.seedlm.pipeline.decode.SeedLmDecoder;
-import org.seedlm.pipeline.metrics.ErrorStats;
-import org.seedlm.pipeline.pack.PackedFormat;
-import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
-import org.seedlm.pipeline.pack.PackedModel;
-import org.seedlm.pipeline.run.Assembler;
-import org.seedlm.pipeline.run.BlockRow;
-import org.seedlm.pipeline.run.BlockTable;
-import org.seedlm.pipeline.run.CommitMarker;
-import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
-import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.run.Verifier;
 
 /**
- * The verify stage: checks the packed model of a run end to end, one Spark task per file and per
- * stored tensor.
- *
- * <ul>
- *   <li>every file of {@code RUN/packed/manifest.json}: its size and SHA-256;
- *   <li>every stored tensor: the SHA-256 of its data bytes against {@code tensor_sha256};
- *   <li>every quantized tensor, unit by unit (the committed units of the run): each block's packed
- *       bits equal the {@code code} recorded in the unit's Parquet rows; the block decodes (with the
- *       fast {@link SeedLmDecoder} for SeedLM, the codec's canonical decoder otherwise) and its
- *       squared error against the original checkpoint (read by byte range from the run spec's model,
- *       with the run's non-finite policy applied) is recomputed as the run computed it ({@link
- *       ErrorStats#squaredError}, float64, index order) and must EQUAL the recorded {@code sq_err};
- *       every block of the tensor has exactly one row.
- * </ul>
- *
- * Every mismatch is reported with its tensor and block; none means the run verified.
+ * The verify stage on Spark: one task per file and per stored tensor of the packed model, each running
+ * {@link Verifier#check}; what is checked is documented there.
  */
 public final class VerifyJob {
   private VerifyJob() {}
 
-  /** Problems reported per file or tensor before the rest are only counted. */
-  static final int MAX_PROBLEMS_PER_ITEM = 20;
-
-  /** A committed unit of a tensor: its blocks and Parquet file (relative to the run). */
-  record UnitRef(int unit, long firstBlock, int rows, String file) implements Serializable {}
-
-  /**
-   * One task: a file of the packed model ({@code tensor == false}) or a stored tensor.
-   *
-   * @param name file name, or stored tensor name
-   * @param sha256 the manifest's checksum (null if the manifest has none)
-   * @param bytes the manifest's file size (files only)
-   * @param units the tensor's committed units, by first block (quantized tensors only)
-   */
-  record Item(boolean tensor, String name, String sha256, long bytes, List<UnitRef> units) implements Serializable {}
-
-  /** What one task found. */
-  record ItemResult(Item item, long blocks, double maxAbsDiff, List<String> problems, double seconds)
-      implements Serializable {}
-
-  /**
-   * The outcome of a verification.
-   *
-   * @param files files checked
-   * @param tensors stored tensors checked
-   * @param quantized quantized tensors decoded
-   * @param blocks blocks whose code and error were compared
-   * @param maxAbsDiff largest |recorded sq_err - recomputed sq_err| (0 when all are equal)
-   * @param problems every mismatch, one line each (tensor and block named)
-   * @param seconds wall time
-   */
-  public record Result(int files, int tensors, int quantized, long blocks, double maxAbsDiff, List<String> problems,
-      double seconds) {
-    public boolean ok() {
-      return problems.isEmpty();
-    }
-  }
-
-  public static Result run(SparkSession spark, String runDir, PrintStream out) throws IOException {
+  public static Verifier.Result run(SparkSession spark, String runDir, PrintStream out) throws IOException {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     RunDirectory run = RunDirectory.at(runDir, conf);
     RunSpec spec = run.readSpec();
-    Plan plan = run.readPlan();
-    Assembler.checkComplete(run, plan);
-    Path manifestPath = new Path(run.path(RunDirectory.PACKED), PackedFormat.MANIFEST);
-    if (!run.fs().exists(manifestPath)) {
-      throw new FileNotFoundException(String.format(
-          "Cannot verify run %s: no %s/%s (run `seedlm assemble` first)", runDir, RunDirectory.PACKED,
-          PackedFormat.MANIFEST));
-    }
-    JsonNode manifest;
-    try (InputStream in = run.fs().open(manifestPath)) {
-      manifest = RunDirectory.json().readTree(in);
-    }
-    List<String> problems = new ArrayList<>();
-    List<Item> items = new ArrayList<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("files").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      items.add(new Item(false, e.getKey(), e.getValue().path("sha256").asText(null),
-          e.getValue().path("bytes").asLong(-1), List.of()));
-    }
-    TreeMap<String, List<UnitRef>> units = new TreeMap<>();
-    for (CommitMarker m : run.readCommits().values()) {
-      units.computeIfAbsent(m.tensor(), x -> new ArrayList<>())
-          .add(new UnitRef(m.unit(), m.firstBlock(), m.rows(), m.file()));
-    }
-    units.values().forEach(l -> l.sort((a, b) -> Long.compare(a.firstBlock(), b.firstBlock())));
-    TreeMap<String, String> expectedSha = new TreeMap<>();
-    for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("tensor_sha256").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      expectedSha.put(e.getKey(), e.getValue().asText());
-    }
-    TreeMap<String, List<UnitRef>> stored = new TreeMap<>();
-    plan.tensors().forEach(t -> stored.put(t.name() + PackedFormat.PACKED_SUFFIX,
-        units.getOrDefault(t.name(), List.of())));
-    plan.kept().forEach(k -> stored.put(k.name(), List.of()));
-    for (Map.Entry<String, List<UnitRef>> e : stored.entrySet()) {
-      String sha = expectedSha.get(e.getKey());
-      if (sha == null) {
-        problems.add(String.format("tensor %s: missing from manifest.json tensor_sha256", e.getKey()));
-      }
-      items.add(new Item(true, e.getKey(), sha, -1, List.copyOf(e.getValue())));
-    }
-    for (String name : expectedSha.keySet()) {
-      if (!stored.containsKey(name)) {
-        problems.add(String.format("tensor %s: listed in manifest.json but not part of the run's plan", name));
-      }
-    }
-    out.printf("[verify] %s: %d files, %d stored tensors (%d quantized, %,d blocks)%n", runDir,
-        items.size() - stored.size(), stored.size(), plan.tensors().size(), plan.numBlocks());
+    Verifier.Items items = Verifier.items(run);
+    out.printf("[verify] %s: %d files, %d stored tensors (%d quantized, %,d blocks)%n", runDir, items.files(),
+        items.storedTensors(), run.readPlan().tensors().size(), run.readPlan().numBlocks());
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
     spark.sparkContext().setJobGroup("SEEDLM-VERIFY", "Verifying " + runDir, false);
-    List<ItemResult> results;
+    List<Verifier.ItemResult> results;
     try {
-      results = jsc.parallelize(items, Math.max(1, items.size()))
-          .map(item -> check(item, runDir, spec, hadoopConf.value().get()))
+      results = jsc.parallelize(items.items(), Math.max(1, items.items().size()))
+          .map(item -> Verifier.check(item, runDir, spec, hadoopConf.value().get()))
           .collect();
     } finally {
       spark.sparkContext().clearJobGroup();
     }
-    int files = 0;
-    int tensors = 0;
-    int quantized = 0;
-    long blocks = 0;
-    double maxAbsDiff = 0;
-    for (ItemResult r : results) {
-      if (r.item().tensor()) {
-        tensors++;
-        if (r.item().name().endsWith(PackedFormat.PACKED_SUFFIX)) {
-          quantized++;
-        }
-      } else {
-        files++;
-      }
-      blocks += r.blocks();
-      maxAbsDiff = Math.max(maxAbsDiff, r.maxAbsDiff());
-      problems.addAll(r.problems());
-    }
+    Verifier.Result r = Verifier.summarize(items, results);
     double seconds = (System.nanoTime() - t0) / 1e9;
-    Result res = new Result(files, tensors, quantized, blocks, maxAbsDiff, List.copyOf(problems), seconds);
+    List<String> problems = r.problems();
     for (String p : problems.subList(0, Math.min(50, problems.size()))) {
       out.println("[verify] MISMATCH " + p);
     }
@@ -191,221 +48,9 @@ public final class VerifyJob {
       out.printf("[verify] ... and %d more mismatches%n", problems.size() - 50);
     }
     out.printf("[verify] %s: %d files, %d tensors (%d quantized), %,d blocks checked, max |sq_err difference| %s,"
-        + " %.1f s: %s%n", res.ok() ? "OK" : "FAILED", files, tensors, quantized, blocks, maxAbsDiff, seconds,
-        res.ok() ? "every checksum, code and recorded error matches"
+        + " %.1f s: %s%n", r.ok() ? "OK" : "FAILED", r.files(), r.tensors(), r.quantized(), r.blocks(),
+        r.maxAbsDiff(), seconds, r.ok() ? "every checksum, code and recorded error matches"
             : problems.size() + " mismatch(es)");
-    return res;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Executor side
-
-  static ItemResult check(Item item, String runDir, RunSpec spec, Configuration conf) {
-    long t0 = System.nanoTime();
-    Problems problems = new Problems(item);
-    long[] blocks = {0};
-    double[] maxAbsDiff = {0};
-    try {
-      RunDirectory run = RunDirectory.at(runDir, conf);
-      Path packedDir = run.path(RunDirectory.PACKED);
-      if (!item.tensor()) {
-        checkFile(run.fs(), new Path(packedDir, item.name()), item, problems);
-      } else {
-        try (PackedModel pm = PackedModel.open(packedDir, conf)) {
-          checkTensor(run, spec, pm, item, problems, blocks, maxAbsDiff, conf);
-        }
-      }
-    } catch (IOException | RuntimeException e) {
-      problems.add(String.format("cannot be checked: %s", e.getMessage() == null ? e : e.getMessage()));
-    }
-    return new ItemResult(item, blocks[0], maxAbsDiff[0], problems.list(), (System.nanoTime() - t0) / 1e9);
-  }
-
-  private static void checkFile(FileSystem fs, Path p, Item item, Problems problems) throws IOException {
-    if (!fs.exists(p)) {
-      problems.add("is listed in manifest.json but missing");
-      return;
-    }
-    MessageDigest md = sha256();
-    long n = 0;
-    byte[] buf = new byte[1 << 20];
-    try (InputStream in = fs.open(p)) {
-      for (int r = in.read(buf); r >= 0; r = in.read(buf)) {
-        md.update(buf, 0, r);
-        n += r;
-      }
-    }
-    String sha = HexFormat.of().formatHex(md.digest());
-    if (n != item.bytes()) {
-      problems.add(String.format("has %d bytes, manifest.json says %d", n, item.bytes()));
-    }
-    if (!sha.equals(item.sha256())) {
-      problems.add(String.format("sha256 %s differs from manifest.json's %s (the file was modified)", sha,
-          item.sha256()));
-    }
-  }
-
-  private static void checkTensor(RunDirectory run, RunSpec spec, PackedModel pm, Item item, Problems problems,
-      long[] blocksChecked, double[] maxAbsDiff, Configuration conf) throws IOException {
-    String stored = item.name();
-    if (!stored.endsWith(PackedFormat.PACKED_SUFFIX) || !pm.quantized().containsKey(baseName(stored))) {
-      checkShaOfKept(pm.checkpoint(), stored, item, problems);
-      return;
-    }
-    String name = baseName(stored);
-    TensorMeta meta = pm.quantized().get(name);
-    byte[] packed = pm.packedBytes(name);
-    String sha = HexFormat.of().formatHex(sha256().digest(packed));
-    if (!sha.equals(item.sha256())) {
-      problems.add(String.format("sha256 %s differs from manifest.json's %s (the packed data was modified)", sha,
-          item.sha256()));
-    }
-    BlockCodec codec = pm.codec(name);
-    int c = codec.blockSize();
-    int bits = codec.bitsPerBlock();
-    SeedLmDecoder fast = codec instanceof SeedLmCodec s ? SeedLmDecoder.of(s.seedLmParams()) : null;
-    long numel = meta.numel();
-    BitSet seen = new BitSet();
-    boolean zeroNonFinite = "zero".equals(spec.nonFinite());
-    try (Checkpoint original = Checkpoint.open(new Path(spec.model()), conf)) {
-      for (UnitRef u : item.units()) {
-        List<BlockRow> rows = BlockTable.read(run.path(u.file()), conf);
-        if (rows.size() != u.rows()) {
-          problems.add(String.format("unit %d: %s has %d rows, its commit marker says %d", u.unit(), u.file(),
-              rows.size(), u.rows()));
-        }
-        int nb = u.rows();
-        if (u.firstBlock() < 0 || u.firstBlock() + nb > meta.blocks()) {
-          problems.add(String.format("unit %d: blocks %d..%d are outside the tensor's %d blocks", u.unit(),
-              u.firstBlock(), u.firstBlock() + nb - 1, meta.blocks()));
-          continue;
-        }
-        long firstElem = u.firstBlock() * c;
-        int count = (int) Math.min((long) nb * c, numel - firstElem);
-        float[] w = new float[nb * c];
-        original.readFloats(name, firstElem, count, w, 0);
-        if (zeroNonFinite) {
-          for (int i = 0; i < count; i++) {
-            if (!Float.isFinite(w[i])) {
-              w[i] = 0f;
-            }
-          }
-        }
-        float[] what = new float[nb * c];
-        boolean decoded = decode(fast, codec, packed, u.firstBlock(), nb, what, problems);
-        for (BlockRow row : rows) {
-          long block = row.block();
-          int b = (int) (block - u.firstBlock());
-          if (b < 0 || b >= nb) {
-            problems.add(String.format("block %d: recorded in unit %d, which holds blocks %d..%d", block, u.unit(),
-                u.firstBlock(), u.firstBlock() + nb - 1));
-            continue;
-          }
-          if (seen.get((int) block)) {
-            problems.add(String.format("block %d: recorded more than once", block));
-          }
-          seen.set((int) block);
-          blocksChecked[0]++;
-          byte[] code = new byte[(bits + 7) / 8];
-          Bits.copy(packed, block * bits, code, 0, bits);
-          if (!Arrays.equals(code, row.code())) {
-            problems.add(String.format("block %d: packed code %s differs from the recorded code %s", block,
-                HexFormat.of().formatHex(code), HexFormat.of().formatHex(row.code())));
-          }
-          int n = Math.min(c, count - b * c);
-          if (row.n() != n) {
-            problems.add(String.format("block %d: recorded n=%d, the tensor's shape gives %d", block, row.n(), n));
-            continue;
-          }
-          if (!decoded) {
-            continue;
-          }
-          double err = ErrorStats.squaredError(w, b * c, what, b * c, n);
-          if (Double.doubleToLongBits(err) != Double.doubleToLongBits(row.sqErr())) {
-            double d = Math.abs(err - row.sqErr());
-            maxAbsDiff[0] = Math.max(maxAbsDiff[0], Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);
-            problems.add(String.format("block %d: recorded sq_err %s, recomputed from the packed model %s "
-                + "(|difference| %.3g)", block, row.sqErr(), err, d));
-          }
-        }
-      }
-    }
-    if (seen.cardinality() != meta.blocks()) {
-      int missing = seen.nextClearBit(0);
-      problems.add(String.format("%d of %d blocks have no recorded row (first: block %d)",
-          meta.blocks() - seen.cardinality(), meta.blocks(), missing));
-    }
-  }
-
-  /** Decodes a slice; on a block the decoder refuses (seed 0), reports it and returns false. */
-  private static boolean decode(SeedLmDecoder fast, BlockCodec codec, byte[] packed, long firstBlock, int nBlocks,
-      float[] out, Problems problems) {
-    try {
-      if (fast != null) {
-        fast.decode(packed, firstBlock, nBlocks, out, 0);
-      } else {
-        codec.decode(packed, firstBlock * codec.bitsPerBlock(), nBlocks, out, 0);
-      }
-      return true;
-    } catch (IllegalArgumentException e) {
-      problems.add("does not decode: " + e.getMessage());
-      return false;
-    }
-  }
-
-  private static void checkShaOfKept(Checkpoint packed, String stored, Item item, Problems problems)
-      throws IOException {
-    long len = packed.info(stored).byteLength();
-    MessageDigest md = sha256();
-    for (long off = 0; off < len; off += 1 << 23) {
-      md.update(packed.readBytes(stored, off, (int) Math.min(1 << 23, len - off)));
-    }
-    String sha = HexFormat.of().formatHex(md.digest());
-    if (!sha.equals(item.sha256())) {
-      problems.add(String.format("sha256 %s differs from manifest.json's %s", sha, item.sha256()));
-    }
-  }
-
-  private static String baseName(String stored) {
-    return stored.endsWith(PackedFormat.PACKED_SUFFIX)
-        ? stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()) : stored;
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** Problem lines of one item, prefixed with what it is, capped at {@link #MAX_PROBLEMS_PER_ITEM}. */
-  private static final class Problems {
-    private final String prefix;
-    private final List<String> list = new ArrayList<>();
-    private int dropped;
-
-    Problems(Item item) {
-      String n = item.name();
-      this.prefix = !item.tensor() ? "file " + n + ": "
-          : n.endsWith(PackedFormat.PACKED_SUFFIX) ? "tensor " + baseName(n) + " (stored as " + n + "): "
-          : "tensor " + n + ": ";
-    }
-
-    void add(String s) {
-      if (list.size() < MAX_PROBLEMS_PER_ITEM) {
-        list.add(prefix + s);
-      } else {
-        dropped++;
-      }
-    }
-
-    List<String> list() {
-      List<String> out = new ArrayList<>(list);
-      if (dropped > 0) {
-        out.add(prefix + "... and " + dropped + " more mismatches");
-      }
-      return out;
-    }
+    return r;
   }
 }

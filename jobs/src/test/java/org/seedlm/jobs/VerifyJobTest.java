@@ -21,6 +21,7 @@ import org.seedlm.pipeline.run.BlockRow;
 import org.seedlm.pipeline.run.BlockTable;
 import org.seedlm.pipeline.run.CommitMarker;
 import org.seedlm.pipeline.run.RunDirectory;
+import org.seedlm.pipeline.run.Verifier;
 
 /**
  * Verify on a real run (BERT layer 0 query and key, {@code seedlm-c8-p3-k8}, as in {@link
@@ -46,7 +47,7 @@ class VerifyJobTest extends SparkTestBase {
 
   @Test
   void aCleanRunVerifies() throws Exception {
-    VerifyJob.Result r = VerifyJob.run(spark, clean.toString(), OUT);
+    Verifier.Result r = VerifyJob.run(spark, clean.toString(), OUT);
     assertTrue(r.ok(), () -> String.join("\n", r.problems()));
     assertEquals(2L * 768 * 768 / 8, r.blocks());
     assertEquals(2, r.quantized());
@@ -69,7 +70,7 @@ class VerifyJobTest extends SparkTestBase {
     Files.write(model, file);
     Files.deleteIfExists(run.resolve("packed/.model.safetensors.crc"));
 
-    VerifyJob.Result r = VerifyJob.run(spark, run.toString(), OUT);
+    Verifier.Result r = VerifyJob.run(spark, run.toString(), OUT);
     assertFalse(r.ok());
     String all = String.join("\n", r.problems());
     assertTrue(all.contains("tensor " + Q + " (stored as " + Q + ".packed): block 1000: packed code"), all);
@@ -99,7 +100,7 @@ class VerifyJobTest extends SparkTestBase {
     rd.fs().delete(file, false);
     BlockTable.write(file, conf, rows);
 
-    VerifyJob.Result r = VerifyJob.run(spark, run.toString(), OUT);
+    Verifier.Result r = VerifyJob.run(spark, run.toString(), OUT);
     String all = String.join("\n", r.problems());
     assertEquals(1, r.problems().size(), all);
     assertTrue(all.startsWith("tensor " + Q + " (stored as " + Q + ".packed): block 12345: recorded sq_err"), all);

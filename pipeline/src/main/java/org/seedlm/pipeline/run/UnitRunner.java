@@ -108,14 +108,9 @@ public final class UnitRunner {
     BlockCodec codec = ctx.codecs().codec(ctx.spec().codec());
     int c = codec.blockSize();
     int bits = codec.bitsPerBlock();
-    SafetensorsFile file = open(new Path(new Path(ctx.modelDir()), u.shard()), conf);
-    long numel = file.info(u.tensor()).numel();
-    long firstElem = u.firstBlock() * c;
-    int count = (int) Math.min((long) u.numBlocks() * c, numel - firstElem);
-
-    float[] w = new float[u.numBlocks() * c]; // (numBlocks, C) row-major, tail zero-padded
-    file.readFloats(u.tensor(), firstElem, count, w, 0);
-    checkFinite(ctx.spec().nonFinite(), u, w, count, c);
+    UnitWeights in = readWeights(ctx.modelDir(), u, c, ctx.spec().nonFinite(), conf);
+    float[] w = in.weights();
+    int count = in.count();
 
     byte[] packed = new byte[(int) codec.packedBytes(u.numBlocks())];
     codec.encode(w, 0, u.numBlocks(), packed, 0);
@@ -158,6 +153,27 @@ public final class UnitRunner {
     return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, sha256(packed),
         unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
         System.currentTimeMillis(), attempt);
+  }
+
+  /**
+   * A unit's original weights: (numBlocks, C) row-major with the tail zero-padded, and how many are real.
+   */
+  public record UnitWeights(float[] weights, int count) {}
+
+  /**
+   * Reads a unit's original weights as quantize encodes them and verify re-checks them: the unit's byte range
+   * of its shard, converted to float32, with the run's non-finite policy applied.
+   */
+  public static UnitWeights readWeights(String modelDir, WorkUnit u, int blockSize, String nonFinite,
+      Configuration conf) throws IOException {
+    SafetensorsFile file = open(new Path(new Path(modelDir), u.shard()), conf);
+    long numel = file.info(u.tensor()).numel();
+    long firstElem = u.firstBlock() * blockSize;
+    int count = (int) Math.min((long) u.numBlocks() * blockSize, numel - firstElem);
+    float[] w = new float[u.numBlocks() * blockSize];
+    file.readFloats(u.tensor(), firstElem, count, w, 0);
+    checkFinite(nonFinite, u, w, count, blockSize);
+    return new UnitWeights(w, count);
   }
 
   /** Applies the non-finite policy to the {@code count} real weights of a unit's buffer. */
@@ -209,13 +225,20 @@ public final class UnitRunner {
     OPEN.clear();
   }
 
-  static String sha256(byte[] data) {
+  /** Hex SHA-256 of {@code data}. */
+  public static String sha256(byte[] data) {
+    return HexFormat.of().formatHex(sha256Digest().digest(data));
+  }
+
+  /** A new SHA-256 digest (every JVM has one). */
+  public static MessageDigest sha256Digest() {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }
+
 
   private static double seconds(long t0) {
     return (System.nanoTime() - t0) / 1e9;

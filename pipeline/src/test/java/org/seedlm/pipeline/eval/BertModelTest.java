@@ -74,12 +74,15 @@ class BertModelTest {
     } finally {
       m.gelu(dflt);
     }
+    float[] erf = fill("The capital of France is [MASK].");
     int[] top = topK(l, 3);
     assertEquals(List.of("paris", "lille", "lyon"), Arrays.stream(top).mapToObj(tok::token).toList());
-    // Numeric golden of the tanh form, computed once with this implementation and hard-coded.
-    assertEquals(12.33397f, l[top[0]], 2e-3f);
-    assertEquals(10.57762f, l[top[1]], 2e-3f);
-    assertEquals(10.45093f, l[top[2]], 2e-3f);
+    // The two GELU forms differ by less than 0.0005 per activation, so the logits stay close to those of the erf
+    // form, which helloModelMatchesTheModelCardProbabilities checks against the model card.
+    for (int i : top) {
+      assertEquals(erf[i], l[i], 0.05f, tok.token(i));
+      assertTrue(erf[i] != l[i], "the tanh form is a different function: " + tok.token(i));
+    }
   }
 
   @Test

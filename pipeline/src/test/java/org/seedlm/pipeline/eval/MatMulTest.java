@@ -32,26 +32,4 @@ class MatMulTest {
       }
     }
   }
-
-  /** Not a test of correctness: prints GFLOP/s of both tilings (run with -Dtest=MatMulTest). */
-  @Test
-  void speed() {
-    int rows = 32, in = 768, out = 3072;
-    float[] x = new float[rows * in];
-    float[] w = new float[out * in];
-    java.util.Arrays.fill(x, 0.5f);
-    java.util.Arrays.fill(w, 0.25f);
-    for (int rep = 0; rep < 3; rep++) {
-      for (boolean t2 : new boolean[] {true, false}) {
-        MatMul.tile2 = t2;
-        long t0 = System.nanoTime();
-        for (int k = 0; k < 20; k++) {
-          MatMul.linear(x, rows, in, w, out, null);
-        }
-        double s = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("tile %s: %.2f GFLOP/s%n", t2 ? "2x4" : "4x4", 20.0 * 2 * rows * in * out / s / 1e9);
-      }
-    }
-    MatMul.tile2 = !Boolean.getBoolean("seedlm.eval.tile4");
-  }
 }
