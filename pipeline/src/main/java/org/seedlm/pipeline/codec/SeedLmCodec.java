@@ -283,15 +283,32 @@ public final class SeedLmCodec implements BlockCodec {
       checkCode("coefficient", q[j]);
       th[j] = (float) Math.scalb((double) q[j], exponent);
     }
-    float[] uf = basis.uf();
     int base = seed * c * p;
+    int[] col = new int[p];
+    for (int j = 0; j < p; j++) {
+      col[j] = base + j;
+    }
+    decodeRule(basis.uf(), col, 0, p, th, 0, c, p, out, off);
+  }
+
+  /**
+   * The canonical decode rule, the one scalar implementation every decoder uses or reproduces: for
+   * each weight i, {@code acc = U[i][0] * th_0} (float multiply), then {@code acc = fma(U[i][j],
+   * th_j, acc)} for j = 1..P-1; {@code out[outOff + i] = acc}. Entry {@code U[i][j]} is read at
+   * {@code u[col[colOff + j] + i * stride]}: column j of U(s) starts at {@code col[colOff + j]} with
+   * consecutive rows {@code stride} floats apart ({@code stride = P} in the row-major {@link
+   * SeedBasis#uf()}, 1 in a column-major table). No validation.
+   */
+  public static void decodeRule(
+      float[] u, int[] col, int colOff, int stride, float[] th, int thOff, int c, int p, float[] out,
+      int outOff) {
     for (int i = 0; i < c; i++) {
-      int row = base + i * p;
-      float acc = uf[row] * th[0];
+      int r = i * stride;
+      float acc = u[col[colOff] + r] * th[thOff];
       for (int j = 1; j < p; j++) {
-        acc = Math.fma(uf[row + j], th[j], acc);
+        acc = Math.fma(u[col[colOff + j] + r], th[thOff + j], acc);
       }
-      out[off + i] = acc;
+      out[outOff + i] = acc;
     }
   }
 

@@ -6,7 +6,10 @@ import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.codec.SeedBasis;
+import org.seedlm.pipeline.codec.SeedChoice;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
@@ -17,10 +20,9 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * bitsPerBlock, (b + 1) * bitsPerBlock)}, MSB first):
  *
  * <ul>
- *   <li>{@link #decodeRef}: the reference twin, plain scalar loops: the fields are read bit by bit,
- *       {@code th_j = (float) (q_j * 2^e)}, and for each weight {@code acc = U[i][0] * th_0}, then
- *       {@code acc = fma(U[i][j], th_j, acc)} for {@code j = 1..P-1}, with the float32 U of {@link
- *       SeedBasis#uf()}.
+ *   <li>{@link #decodeRef}: the reference, {@link SeedLmCodec#readBlock} and {@link
+ *       SeedLmCodec#decodeBlock} per block (the fields read bit by bit, then the canonical decode
+ *       rule {@link SeedLmCodec#decodeRule} over the float32 U of {@link SeedBasis#uf()}).
  *   <li>{@link #decode}: the fast decoder. Blocks go in batches, in two passes: the first unpacks
  *       each block's fields from one big-endian 64-bit load with shifts (blocks of at most 57 bits,
  *       which covers the 4-bit and the 3-bit configs; wider blocks fall back to the bit reader) and
@@ -64,7 +66,7 @@ public final class SeedLmDecoder {
   private final int p;
   private final int k;
   private final int bits;
-  private final float[] uf;
+  private final SeedLmCodec codec;
   private final int[] colStart;
   private final int[] colDelta;
   private final float[] cols;
@@ -88,7 +90,7 @@ public final class SeedLmDecoder {
     this.k = params.k();
     this.bits = params.bitsPerBlock();
     SeedBasis basis = SeedBasis.of(params);
-    this.uf = basis.uf();
+    this.codec = new SeedLmCodec(params);
     Tables t = TABLES.computeIfAbsent(params, x -> Tables.build(basis, x));
     this.colStart = t.colStart;
     this.colDelta = t.colDelta;
@@ -196,39 +198,15 @@ public final class SeedLmDecoder {
    */
   public void decodeRef(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
     check(packed, firstBlock, nBlocks, out, outOff);
-    float[] th = new float[p];
     for (int b = 0; b < nBlocks; b++) {
       long block = firstBlock + b;
       long pos = block * bits;
-      int seed = (int) readBits(packed, pos, k);
-      if (seed == 0) {
+      if (Bits.read(packed, pos, k) == 0) {
         throw seedZero(block);
       }
-      int e = signed4(readBits(packed, pos + k, 4));
-      for (int j = 0; j < p; j++) {
-        int q = signed4(readBits(packed, pos + k + 4 + 4L * j, 4));
-        th[j] = (float) Math.scalb((double) q, e);
-      }
-      int base = seed * c * p;
-      int o = outOff + b * c;
-      for (int i = 0; i < c; i++) {
-        int row = base + i * p;
-        float acc = uf[row] * th[0];
-        for (int j = 1; j < p; j++) {
-          acc = Math.fma(uf[row + j], th[j], acc);
-        }
-        out[o + i] = acc;
-      }
+      SeedChoice ch = codec.readBlock(packed, pos);
+      codec.decodeBlock(ch.seed(), ch.exponent(), ch.q(), out, outOff + b * c);
     }
-  }
-
-  private static long readBits(byte[] buf, long pos, int n) {
-    long v = 0;
-    for (int i = 0; i < n; i++, pos++) {
-      int bit = (buf[(int) (pos >>> 3)] >>> (7 - (int) (pos & 7))) & 1;
-      v = (v << 1) | bit;
-    }
-    return v;
   }
 
   private static int signed4(long v) {
@@ -370,16 +348,10 @@ public final class SeedLmDecoder {
     }
   }
 
-  /** Pass 2, any C and P: {@code acc = U[i][0] * th_0}, then FMAs with {@code th_1 .. th_(P-1)}. */
+  /** Pass 2, any C and P: the canonical rule {@link SeedLmCodec#decodeRule} on the column table. */
   private void combineScalar(int nb, int[] col, float[] th, float[] out, int o) {
     for (int b = 0, q = 0; b < nb; b++, q += p, o += c) {
-      for (int i = 0; i < c; i++) {
-        float acc = cols[col[q] + i] * th[q];
-        for (int j = 1; j < p; j++) {
-          acc = Math.fma(cols[col[q + j] + i], th[q + j], acc);
-        }
-        out[o + i] = acc;
-      }
+      SeedLmCodec.decodeRule(cols, col, q, 1, th, q, c, p, out, o);
     }
   }
 

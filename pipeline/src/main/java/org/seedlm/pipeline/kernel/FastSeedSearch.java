@@ -2,7 +2,6 @@ package org.seedlm.pipeline.kernel;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -48,7 +47,6 @@ import org.seedlm.pipeline.codec.SeedLmParams;
 public final class FastSeedSearch {
   static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   static final int VL = S.length();
-  static final VectorSpecies<Double> SD = DoubleVector.SPECIES_PREFERRED;
   /** Candidates kept per block. */
   static final int DEFAULT_CANDIDATES = 16;
   /** Candidates kept per block in the first pass (fewer: cheaper pass, more second passes). */
@@ -455,7 +453,7 @@ public final class FastSeedSearch {
         if (pend >= 0) scanChunk(pend, o0, len);
       }
       // ill-conditioned seeds last: the thresholds are high by then, so few heap insertions
-      for (int b = 0; b < nb; b++) if (active[b]) badScan(b, null);
+      for (int b = 0; b < nb; b++) if (active[b]) badScan(b);
       for (int b = 0; b < nb; b++) if (active[b]) finish(w, off + (b0 + b) * c, b, r, b0 + b);
     }
 
@@ -499,7 +497,7 @@ public final class FastSeedSearch {
      * Ill-conditioned seeds: {@code ||Q^T w||^2} with Q an orthonormal basis of U(s) (float64
      * Gram-Schmidt, stored in float32), whose error does not grow with the conditioning of U.
      */
-    void badScan(int b, double[] unused) {
+    void badScan(int b) {
       int nBad = tb.nBad;
       if (nBad == 0) return;
       float[][] q = tb.badQs;
@@ -533,17 +531,6 @@ public final class FastSeedSearch {
         float fu = Math.fma(bm[bi], w2, f);
         if (fu > thr[b]) insert(b, fu, tb.badPos[bi]);
       }
-    }
-
-    void offerBad(int b, double fu, int bi, double[] lbAll) {
-      int o = tb.badPos[bi];
-      if (lbAll != null) {
-        lbAll[o] = lb(b, fu);
-        return;
-      }
-      float fl = (float) fu;
-      if (fl < fu) fl = Math.nextUp(fl);
-      if (fl > thr[b]) insert(b, fl, o);
     }
 
     void scanPair(int b, int b2, int o0, int len) {
@@ -770,7 +757,7 @@ public final class FastSeedSearch {
           int len = Math.min(SeedTables.CHUNK, tb.npad - o0);
           scanChunk(b, o0, len);
         }
-        badScan(b, null);
+        badScan(b);
         collect = false;
         double[] lc = new double[nc];
         int ns = 0;

@@ -1,14 +1,14 @@
 package org.seedlm.pipeline.kernel;
 
 import org.seedlm.pipeline.codec.SeedBasis;
+import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
- * The exact per-seed scorer used for final candidates: a bit-for-bit replica of {@code
- * SeedLmCodec.quantizedError} (same tables from {@link SeedBasis}, same operation order, plain
- * multiply and add, no FMA) without its per-call allocations and checks. The tests compare it with
- * {@link SeedLmCodec#quantizedError} and {@link SeedLmCodec#choice} on every path.
+ * The exact per-seed scorer used for final candidates: the reference codec's own per-seed rule
+ * ({@link SeedLmCodec#choice}, the block widened exactly to float64), so the errors are the
+ * reference's by construction; plus the pseudo-inverse row bounds of the all-zero shortcut.
  */
 final class RefScorers {
   private RefScorers() {}
@@ -54,46 +54,27 @@ final class RefScorers {
     return cap;
   }
 
+  /** The reference's own per-seed rule ({@link SeedLmCodec#choice}) on the block widened to float64. */
   static final class Ref implements ExactScorer {
+    private final SeedLmCodec codec;
     private final int c, p;
-    private final double[] pinv, u;
 
     Ref(SeedBasis basis) {
+      this.codec = new SeedLmCodec(basis.params());
       this.c = basis.params().c();
       this.p = basis.params().p();
-      this.pinv = basis.pinv();
-      this.u = basis.u();
     }
 
     @Override
     public double error(float[] w, int off, int seed, int[] q, int qOff, int[] eOut) {
-      int base = seed * c * p;
-      double[] th = new double[p];
-      double maxAbs = 0.0;
-      for (int j = 0; j < p; j++) {
-        double acc = 0.0;
-        int row = base + j * c;
-        for (int i = 0; i < c; i++) acc += pinv[row + i] * (double) w[off + i];
-        th[j] = acc;
-        double a = Math.abs(acc);
-        if (a > maxAbs) maxAbs = a;
-      }
-      int e = SeedLmCodec.exponent(maxAbs);
-      for (int j = 0; j < p; j++) {
-        int qj = SeedLmCodec.quantize(th[j], e);
-        q[qOff + j] = qj;
-        th[j] = Math.scalb((double) qj, e);
-      }
-      eOut[0] = e;
-      double err = 0.0;
+      double[] block = new double[c];
       for (int i = 0; i < c; i++) {
-        int row = base + i * p;
-        double y = 0.0;
-        for (int j = 0; j < p; j++) y += u[row + j] * th[j];
-        double r = (double) w[off + i] - y;
-        err += r * r;
+        block[i] = w[off + i];
       }
-      return err;
+      SeedChoice ch = codec.choice(block, 0, seed);
+      System.arraycopy(ch.q(), 0, q, qOff, p);
+      eOut[0] = ch.exponent();
+      return ch.err();
     }
   }
 }

@@ -1,12 +1,13 @@
 package org.seedlm.pipeline.kernel;
 
 import java.util.concurrent.ConcurrentHashMap;
+import org.seedlm.pipeline.codec.Lfsr;
 
 /**
  * Per-(C,P,K) tables shared by all threads, built once per JVM (deterministic, pure float64 from
  * the exact integer LFSR states).
  *
- * <p>Cycle: {@code x[0] = 1, x[m+1] = next(x[m])}. The seed at cycle position {@code o} is the
+ * <p>Cycle ({@link Lfsr#cycle}): {@code x[0] = 1, x[m+1] = next(x[m])}. The seed at cycle position {@code o} is the
  * state {@code x[o]}; its matrix is {@code U[i][j] = u(x[o + i*P + j + 1])}. The kernel works with
  * the integer-valued centred states {@code v = x - 2^(K-1)} (exact in float32): {@code U = V / H}
  * with {@code H = 2^(K-1) - 1}. The projection energy {@code f = b^T G^-1 b} ({@code b = V^T w},
@@ -17,12 +18,6 @@ import java.util.concurrent.ConcurrentHashMap;
  * for every block w: {@code |f_float32(w) - f_exact(w)| <= marg * ||w||^2} (see {@link #margin}).
  */
 final class SeedTables {
-  static final int[][] TAPS = {
-    null, null, {0, 1}, {0, 1}, {0, 1}, {0, 2}, {0, 1}, {0, 1}, {0, 2, 3, 4}, {0, 4}, {0, 3},
-    {0, 2}, {0, 1, 2, 8}, {0, 1, 2, 5}, {0, 1, 2, 12}, {0, 1}, {0, 1, 3, 12}, {0, 3}, {0, 7},
-    {0, 1, 2, 5}, {0, 3}, {0, 2}, {0, 1}, {0, 5}, {0, 1, 2, 7}
-  };
-
   /** Seeds processed per chunk in the kernel; all per-chunk tables stay in L1/L2. */
   static final int CHUNK = Integer.getInteger("seedlm.kernel.chunk", 512);
 
@@ -42,9 +37,6 @@ final class SeedTables {
   /** Positions of the ill-conditioned seeds (float64 path), their orthonormal bases and margins. */
   final int nBad;
   final int[] badPos;
-  final double[][] badQ; // badQ[i*P+j][idx], padded to a multiple of 4 with zeros
-  final double[] badMarg;
-  final double[] badQf; // see constructor: groups of 4 seeds, lane-interleaved
   /** float32 copy of the orthonormal bases, badQs[i*P+j][idx] (idx padded to a multiple of 16). */
   final float[][] badQs;
   /** Relative margin of the float32 evaluation {@code ||Qs^T w||^2}, -MAX_VALUE for padding. */
@@ -56,17 +48,6 @@ final class SeedTables {
     return CACHE.computeIfAbsent(c + "/" + p + "/" + k, key -> new SeedTables(c, p, k));
   }
 
-  static int[] taps(int k) {
-    if (k < 2 || k >= TAPS.length) throw new IllegalArgumentException("K out of range: " + k);
-    return TAPS[k];
-  }
-
-  static int next(int s, int k, int[] taps) {
-    int fb = 0;
-    for (int j : taps) fb ^= (s >>> j) & 1;
-    return (s >>> 1) | (fb << (k - 1));
-  }
-
   static int tri(int kk, int j) {
     return kk * (kk + 1) / 2 + j;
   }
@@ -76,17 +57,10 @@ final class SeedTables {
     this.c = c;
     this.p = p;
     this.k = k;
-    int[] tp = taps(k);
-    n = (1 << k) - 1;
+    state = Lfsr.cycle(k);
+    n = state.length;
     npad = (n + 15) & ~15;
     nTri = p * (p + 1) / 2;
-    state = new int[n];
-    int s = 1;
-    for (int o = 0; o < n; o++) {
-      state[o] = s;
-      s = next(s, k, tp);
-    }
-    if (s != 1) throw new IllegalStateException("LFSR not maximal for K=" + k);
     int half = 1 << (k - 1);
     int vlen = npad + CHUNK + 64 + c * p + 1;
     v = new float[vlen];
@@ -160,9 +134,6 @@ final class SeedTables {
     nBad = nb;
     int nbp = (nb + 7) & ~7;
     badPos = new int[nbp];
-    badQ = new double[c * p][nbp];
-    badMarg = new double[nbp];
-    badQf = new double[nbp * c * p];
     int nbs = (nb + 15) & ~15;
     badQs = new float[c * p][nbs];
     badMargS = new float[nbs];
@@ -195,10 +166,6 @@ final class SeedTables {
         m = 1.5 * (2 * theta + theta * theta) + 1e-9;
       } else m = 1e30;
       badPos[bi] = o;
-      badMarg[bi] = m;
-      for (int t = 0; t < c * p; t++) badQ[t][bi] = ok ? qq[t] : 0;
-      // grouped by 4 seeds: badQf[((bi/4)*C*P + i*P + j)*4 + bi%4]
-      for (int t = 0; t < c * p; t++) badQf[((bi >> 2) * c * p + t) * 4 + (bi & 3)] = ok ? qq[t] : 0;
       for (int t = 0; t < c * p; t++) badQs[t][bi] = ok ? (float) qq[t] : 0;
       double ms = m >= 1e30 ? 1e30 : margin(dS, p) + m;
       badMargS[bi] = (float) (ms * (1 + 1e-6));
@@ -279,24 +246,5 @@ final class SeedTables {
       }
     }
     return true;
-  }
-
-  /** Solves G t = b (G symmetric positive definite, lower part) by Cholesky; zeros if singular. */
-  static double[] choleskySolve(double[] g, double[] b, int p) {
-    double[] l = new double[p * p];
-    double[] t = new double[p];
-    if (!cholesky(g, l, p)) return t;
-    double[] y = new double[p];
-    for (int i = 0; i < p; i++) {
-      double s = b[i];
-      for (int j = 0; j < i; j++) s -= l[i * p + j] * y[j];
-      y[i] = s / l[i * p + i];
-    }
-    for (int i = p - 1; i >= 0; i--) {
-      double s = y[i];
-      for (int j = i + 1; j < p; j++) s -= l[j * p + i] * t[j];
-      t[i] = s / l[i * p + i];
-    }
-    return t;
   }
 }
