@@ -7,12 +7,14 @@ import org.seedlm.pipeline.safetensors.Checkpoint;
 /**
  * {@link LlamaWeights} over a safetensors checkpoint and, for a compressed model, a packed model:
  * a quantized tensor is decoded by {@link PackedModel#decode}, a kept one is read from the packed
- * model, anything else from the original checkpoint.
+ * model, anything else from the original checkpoint. Not thread-safe (one decoded tensor is cached).
  */
 final class CheckpointWeights implements LlamaWeights {
   private final LlamaConfig config;
   private final Checkpoint original;
   private final PackedModel packed; // null for the original model
+  private String decodedName; // the quantized tensor last decoded by readRows, and its values
+  private float[] decoded;
 
   CheckpointWeights(LlamaConfig config, Checkpoint original, PackedModel packed) {
     this.config = config;
@@ -63,7 +65,11 @@ final class CheckpointWeights implements LlamaWeights {
   public void readRows(String name, long row, int rows, int cols, float[] dst, int off) throws IOException {
     Checkpoint c = plain(name);
     if (c == null && packed != null && packed.quantized().containsKey(name)) {
-      System.arraycopy(packed.decode(name), Math.toIntExact(row * cols), dst, off, rows * cols);
+      if (!name.equals(decodedName)) { // a quantized embedding: decode it once, not once per read
+        decoded = packed.decode(name);
+        decodedName = name;
+      }
+      System.arraycopy(decoded, Math.toIntExact(row * cols), dst, off, rows * cols);
       return;
     }
     (c == null ? original : c).readFloats(name, row * cols, rows * cols, dst, off);

@@ -1,7 +1,6 @@
 package org.seedlm.pipeline.eval.llama;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.seedlm.pipeline.BadInputException;
@@ -39,8 +38,8 @@ public final class LayerStreamingForward {
       }
     }
     float[] invFreq = c.inverseFrequencies();
-    List<float[]> ho = embedAll(original, sequences);
-    List<float[]> hc = compressed == null ? null : embedAll(compressed, sequences);
+    List<float[]> ho = LlamaHead.embed(original, sequences);
+    List<float[]> hc = compressed == null ? null : LlamaHead.embed(compressed, sequences);
     int kvDim = c.numKvHeads() * c.headDim();
     for (int i = 0; i < c.numLayers(); i++) {
       long t0 = System.nanoTime();
@@ -71,14 +70,6 @@ public final class LayerStreamingForward {
       }
       sink.accept(s, lo, lc);
     }
-  }
-
-  private static List<float[]> embedAll(LlamaWeights w, List<int[]> sequences) throws IOException {
-    List<float[]> h = new ArrayList<>(sequences.size());
-    for (int[] s : sequences) {
-      h.add(LlamaHead.embed(w, s, 0, s.length));
-    }
-    return h;
   }
 
   private static void checkSameShape(LlamaConfig a, LlamaConfig b) {

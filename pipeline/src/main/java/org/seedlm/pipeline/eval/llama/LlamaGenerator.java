@@ -81,9 +81,14 @@ public final class LlamaGenerator implements AutoCloseable {
       if (active.isEmpty()) {
         break;
       }
-      float[][] x = new float[n][];
+      List<int[]> inputs = new ArrayList<>();
       for (int s : active) {
-        x[s] = LlamaHead.embed(weights, input[s], 0, input[s].length);
+        inputs.add(input[s]);
+      }
+      List<float[]> embedded = LlamaHead.embed(weights, inputs);
+      float[][] x = new float[n][];
+      for (int i = 0; i < active.size(); i++) {
+        x[active.get(i)] = embedded.get(i);
       }
       for (int l = 0; l < c.numLayers(); l++) {
         LlamaLayer layer = resident != null ? resident[l] : LlamaLayer.load(weights, l);

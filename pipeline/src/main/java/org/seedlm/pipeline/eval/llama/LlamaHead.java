@@ -1,6 +1,12 @@
 package org.seedlm.pipeline.eval.llama;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.eval.MatMul;
 import org.seedlm.pipeline.safetensors.CheckpointException;
@@ -45,20 +51,53 @@ final class LlamaHead {
     return 4L * c.hiddenSize() * (1L + c.vocabSize());
   }
 
-  /** The embeddings of {@code ids} as {@code [ids.length, hidden]}, one ranged read per token. */
-  static float[] embed(LlamaWeights w, int[] ids, int from, int count) throws IOException {
+  /** Rows closer than this are fetched by one ranged read (fewer requests on object stores). */
+  private static final int MERGE_GAP_ROWS = 16;
+  /** Most rows fetched by one ranged read. */
+  private static final int MAX_RUN_ROWS = 1024;
+
+  /**
+   * The embeddings of every sequence, {@code [length, hidden]} each. The distinct ids are read in
+   * ascending order, ids at most {@value #MERGE_GAP_ROWS} rows apart by one ranged read.
+   */
+  static List<float[]> embed(LlamaWeights w, List<int[]> seqs) throws IOException {
     LlamaConfig c = w.config();
     int h = c.hiddenSize();
-    float[] x = new float[count * h];
-    for (int i = 0; i < count; i++) {
-      int id = ids[from + i];
-      if (id < 0 || id >= c.vocabSize()) {
-        throw new BadInputException("cannot evaluate token id " + id + " at position " + (from + i)
-            + ": outside the vocabulary of " + c.vocabSize() + " (use the model's tokenizer)");
+    TreeSet<Integer> ids = new TreeSet<>();
+    for (int[] s : seqs) {
+      for (int i = 0; i < s.length; i++) {
+        if (s[i] < 0 || s[i] >= c.vocabSize()) {
+          throw new BadInputException("cannot evaluate token id " + s[i] + " at position " + i
+              + ": outside the vocabulary of " + c.vocabSize() + " (use the model's tokenizer)");
+        }
+        ids.add(s[i]);
       }
-      w.readRows(EMBED, id, 1, h, x, i * h);
     }
-    return x;
+    Map<Integer, float[]> rows = new HashMap<>();
+    Integer first = ids.isEmpty() ? null : ids.first();
+    while (first != null) {
+      int last = first;
+      for (Integer next = ids.higher(last); next != null && next - last <= MERGE_GAP_ROWS
+          && next - first < MAX_RUN_ROWS; next = ids.higher(last)) {
+        last = next;
+      }
+      int n = last - first + 1;
+      float[] buf = new float[n * h];
+      w.readRows(EMBED, first, n, h, buf, 0);
+      for (int id : ids.subSet(first, true, last, true)) {
+        rows.put(id, Arrays.copyOfRange(buf, (id - first) * h, (id - first + 1) * h));
+      }
+      first = ids.higher(last);
+    }
+    List<float[]> out = new ArrayList<>(seqs.size());
+    for (int[] s : seqs) {
+      float[] x = new float[s.length * h];
+      for (int i = 0; i < s.length; i++) {
+        System.arraycopy(rows.get(s[i]), 0, x, i * h, h);
+      }
+      out.add(x);
+    }
+    return out;
   }
 
   /** Logits {@code [rows][vocab]} of the last {@code rows} rows of {@code x [t, hidden]}. */
@@ -71,7 +110,7 @@ final class LlamaHead {
     float[] flat = MatMul.linear(xn, rows, h, head, vocab, null);
     float[][] out = new float[rows][];
     for (int r = 0; r < rows; r++) {
-      out[r] = java.util.Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
+      out[r] = Arrays.copyOfRange(flat, r * vocab, (r + 1) * vocab);
     }
     return out;
   }
