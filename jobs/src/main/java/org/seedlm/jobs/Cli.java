@@ -189,7 +189,7 @@ public final class Cli implements Callable<Integer> {
           c.getInt(SeedLmConf.UNIT_BLOCKS, unitBlocks, SeedLmConf.UNIT_BLOCKS_DEFAULT),
           c.get(SeedLmConf.NON_FINITE, nonFinite, SeedLmConf.NON_FINITE_DEFAULT),
           c.get(SeedLmConf.KERNEL, kernel, SeedLmConf.KERNEL_DEFAULT), Set.copyOf(failUnits),
-          Double.parseDouble(c.get(SeedLmConf.PROGRESS_INTERVAL, null, SeedLmConf.PROGRESS_INTERVAL_DEFAULT)));
+          c.progressSeconds());
       Kernels.provider(o.kernel()).codec(o.codec()); // refuse a bad codec or kernel before starting Spark
       SparkSession s = spark.session("seedlm quantize", c);
       try {

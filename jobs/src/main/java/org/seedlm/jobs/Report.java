@@ -81,7 +81,7 @@ final class Report implements Callable<Integer> {
         String run = new Path(work, "runs/bert-" + codec).toString();
         QuantizeJob.Result q = QuantizeJob.run(s, new QuantizeJob.Options(model.toString(), run, codec, include,
             List.of(), unitBlocks, nonFinite, kernel, Set.of(),
-            Double.parseDouble(c.get(SeedLmConf.PROGRESS_INTERVAL, null, SeedLmConf.PROGRESS_INTERVAL_DEFAULT))),
+            c.progressSeconds()),
             System.out);
         if (!q.failures().isEmpty()) {
           return Cli.UNITS_FAILED;

@@ -93,6 +93,16 @@ final class SeedLmConf {
     }
   }
 
+  /** Seconds between progress lines. */
+  double progressSeconds() {
+    String v = get(PROGRESS_INTERVAL, null, PROGRESS_INTERVAL_DEFAULT);
+    try {
+      return Double.parseDouble(v.trim());
+    } catch (NumberFormatException e) {
+      throw new BadInputException(String.format("Cannot use %s=\"%s\": not a number of seconds", PROGRESS_INTERVAL, v));
+    }
+  }
+
   /** The master: --master, else spark.master (spark-submit), else the properties file, else local[*]. */
   String master(String cliValue) {
     if (cliValue != null) {

@@ -25,7 +25,7 @@ public final class VerifyJob {
     RunSpec spec = run.readSpec();
     Verifier.Items items = Verifier.items(run);
     out.printf("[verify] %s: %d files, %d stored tensors (%d quantized, %,d blocks)%n", runDir, items.files(),
-        items.storedTensors(), run.readPlan().tensors().size(), run.readPlan().numBlocks());
+        items.storedTensors(), items.quantizedTensors(), items.blocks());
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));

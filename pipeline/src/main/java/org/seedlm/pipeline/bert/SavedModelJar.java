@@ -7,8 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
@@ -35,12 +33,7 @@ public final class SavedModelJar {
 
   /** Reads the needed files from the jar; fails naming the jar and the missing entry. */
   public static Contents read(Path jar) throws IOException {
-    MessageDigest sha;
-    try {
-      sha = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    MessageDigest sha = org.seedlm.pipeline.Sha256.digest();
     byte[] index = null;
     byte[] data = null;
     byte[] vocab = null;
@@ -79,7 +72,7 @@ public final class SavedModelJar {
         throw new IOException(jar + "!/" + NESTED_ENTRY + ": missing " + p[1]);
       }
     }
-    return new Contents(index, data, vocab, modelJson, Files.size(jar), HexFormat.of().formatHex(sha.digest()));
+    return new Contents(index, data, vocab, modelJson, Files.size(jar), org.seedlm.pipeline.Sha256.hex(sha.digest()));
   }
 
   private static byte[] readEntry(InputStream in, ZipEntry e, Path jar) throws IOException {

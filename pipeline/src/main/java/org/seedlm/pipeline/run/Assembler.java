@@ -5,10 +5,8 @@ import java.io.OutputStream;
 import java.io.Serializable;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +17,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.Sha256;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.pack.PackedFormat;
@@ -117,7 +116,7 @@ public final class Assembler {
         .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.VERSION));
     Map<String, MessageDigest> digests = new LinkedHashMap<>();
     for (String stored : shard.tensors()) {
-      MessageDigest md = sha256();
+      MessageDigest md = Sha256.digest();
       digests.put(stored, md);
       if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
         PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
@@ -135,7 +134,7 @@ public final class Assembler {
     Path dir = run.path(RunDirectory.PACKED);
     Path tmp = new Path(dir, "_tmp." + shard.file());
     FileSystem fs = run.fs();
-    MessageDigest fileMd = sha256();
+    MessageDigest fileMd = Sha256.digest();
     long bytes;
     try (FSDataOutputStream raw = fs.create(tmp, true)) {
       java.io.BufferedOutputStream buf = new java.io.BufferedOutputStream(new DigestOutputStream(raw, fileMd), 1 << 20);
@@ -148,8 +147,8 @@ public final class Assembler {
       throw new IOException("Cannot assemble " + fin + ": rename from " + tmp + " failed");
     }
     Map<String, String> tensorSha = new TreeMap<>();
-    digests.forEach((k, v) -> tensorSha.put(k, hex(v.digest())));
-    return new ShardResult(shard.file(), bytes, hex(fileMd.digest()), tensorSha);
+    digests.forEach((k, v) -> tensorSha.put(k, Sha256.hex(v.digest())));
+    return new ShardResult(shard.file(), bytes, Sha256.hex(fileMd.digest()), tensorSha);
   }
 
   /** Writes the index (for several shards), copies the model's side files, then the manifest. */
@@ -251,7 +250,7 @@ public final class Assembler {
           Bits.copy(r.code(), 0, buf, (long) b * bits, bits);
         }
       }
-      String sha = UnitRunner.sha256(buf);
+      String sha = Sha256.of(buf);
       if (!sha.equals(m.codeSha256())) {
         throw new IOException(String.format("Cannot assemble %s: unit %d's codes do not match the checksum in "
             + "its commit marker (%s); the file %s is damaged (delete %s to recompute the unit)", t.name(), id,
@@ -271,25 +270,13 @@ public final class Assembler {
   }
 
   private static String sha256Of(FileSystem fs, Path p) throws IOException {
-    MessageDigest md = sha256();
+    MessageDigest md = Sha256.digest();
     try (var in = fs.open(p)) {
       byte[] buf = new byte[1 << 16];
       for (int n; (n = in.read(buf)) > 0; ) {
         md.update(buf, 0, n);
       }
     }
-    return hex(md.digest());
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static String hex(byte[] b) {
-    return HexFormat.of().formatHex(b);
+    return Sha256.hex(md.digest());
   }
 }

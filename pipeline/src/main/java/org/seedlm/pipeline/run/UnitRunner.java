@@ -1,12 +1,10 @@
 package org.seedlm.pipeline.run;
 
 import org.seedlm.pipeline.BadInputException;
+import org.seedlm.pipeline.Sha256;
 import java.io.IOException;
 import java.io.Serializable;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -150,7 +148,7 @@ public final class UnitRunner {
     Path out = run.path(rel);
     BlockTable.write(out, conf, rows);
     long fileBytes = run.fs().getFileStatus(out).getLen();
-    return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, sha256(packed),
+    return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, Sha256.of(packed),
         unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
         System.currentTimeMillis(), attempt);
   }
@@ -224,21 +222,6 @@ public final class UnitRunner {
     }
     OPEN.clear();
   }
-
-  /** Hex SHA-256 of {@code data}. */
-  public static String sha256(byte[] data) {
-    return HexFormat.of().formatHex(sha256Digest().digest(data));
-  }
-
-  /** A new SHA-256 digest (every JVM has one). */
-  public static MessageDigest sha256Digest() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
 
   private static double seconds(long t0) {
     return (System.nanoTime() - t0) / 1e9;

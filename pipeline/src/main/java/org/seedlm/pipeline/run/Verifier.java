@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.Sha256;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.codec.SeedLmCodec;
@@ -74,7 +75,8 @@ public final class Verifier {
    * What to check and what is wrong already before any check runs (manifest entries that are not part of the
    * plan, or stored tensors the manifest lacks).
    */
-  public record Items(List<Item> items, int files, int storedTensors, List<String> problems) {}
+  public record Items(List<Item> items, int files, int storedTensors, int quantizedTensors, long blocks,
+      List<String> problems) {}
 
   /**
    * The outcome of a verification.
@@ -140,7 +142,8 @@ public final class Verifier {
         problems.add(String.format("tensor %s: listed in manifest.json but not part of the run's plan", name));
       }
     }
-    return new Items(List.copyOf(items), items.size() - stored.size(), stored.size(), List.copyOf(problems));
+    return new Items(List.copyOf(items), items.size() - stored.size(), stored.size(), plan.tensors().size(),
+        plan.numBlocks(), List.copyOf(problems));
   }
 
   /** Adds up the results of every item, after the problems {@link #items} found. */
@@ -193,7 +196,7 @@ public final class Verifier {
       problems.add("is listed in manifest.json but missing");
       return;
     }
-    MessageDigest md = UnitRunner.sha256Digest();
+    MessageDigest md = Sha256.digest();
     long n = 0;
     byte[] buf = new byte[1 << 20];
     try (InputStream in = fs.open(p)) {
@@ -202,7 +205,7 @@ public final class Verifier {
         n += r;
       }
     }
-    String sha = HexFormat.of().formatHex(md.digest());
+    String sha = Sha256.hex(md.digest());
     if (n != item.bytes()) {
       problems.add(String.format("has %d bytes, manifest.json says %d", n, item.bytes()));
     }
@@ -222,7 +225,7 @@ public final class Verifier {
     String name = baseName(stored);
     TensorMeta meta = pm.quantized().get(name);
     byte[] packed = pm.packedBytes(name);
-    String sha = UnitRunner.sha256(packed);
+    String sha = Sha256.of(packed);
     if (!sha.equals(item.sha256())) {
       problems.add(String.format("sha256 %s differs from manifest.json's %s (the packed data was modified)", sha,
           item.sha256()));
@@ -312,11 +315,11 @@ public final class Verifier {
   private static void checkShaOfKept(Checkpoint packed, String stored, Item item, Problems problems)
       throws IOException {
     long len = packed.info(stored).byteLength();
-    MessageDigest md = UnitRunner.sha256Digest();
+    MessageDigest md = Sha256.digest();
     for (long off = 0; off < len; off += 1 << 23) {
       md.update(packed.readBytes(stored, off, (int) Math.min(1 << 23, len - off)));
     }
-    String sha = HexFormat.of().formatHex(md.digest());
+    String sha = Sha256.hex(md.digest());
     if (!sha.equals(item.sha256())) {
       problems.add(String.format("sha256 %s differs from manifest.json's %s", sha, item.sha256()));
     }

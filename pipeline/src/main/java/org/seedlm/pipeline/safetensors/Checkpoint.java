@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -311,12 +310,7 @@ public final class Checkpoint implements Closeable {
    * 8-byte length prefix and the JSON). Reads no tensor data; identifies the model and its layout.
    */
   public String fingerprint() {
-    MessageDigest md;
-    try {
-      md = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    MessageDigest md = org.seedlm.pipeline.Sha256.digest();
     ByteBuffer num = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     for (Map.Entry<String, SafetensorsFile> e : shards.entrySet()) {
       byte[] name = e.getKey().getBytes(StandardCharsets.UTF_8);
