@@ -7,9 +7,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.fs.FileSystem;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.seedlm.jobs.CliRun;
+import org.seedlm.pipeline.run.UnitRunner;
 import org.seedlm.pipeline.safetensors.SafetensorsWriter;
 
 /**
@@ -41,6 +43,9 @@ class ConfReachesEveryReadTest {
       assertEquals("0", r[0], r[1] + r[2]);
       assertTrue(r[1].contains("model.layers.0.mlp.up_proj.weight"), r[1]);
       assertTrue(r[1].contains("s3a://models/tiny: 1 tensors in 1 file(s)"), r[1]);
+    } finally {
+      UnitRunner.closeCachedFiles();
+      FileSystem.closeAll(); // Hadoop caches one S3A client per bucket: never hand it to the next class
     }
   }
 }
