@@ -149,7 +149,8 @@ public final class Evaluator {
     return best;
   }
 
-  static int argmax(float[] a) {
+  /** Index of the largest value, the lowest index on ties. */
+  public static int argmax(float[] a) {
     int b = 0;
     for (int i = 1; i < a.length; i++) {
       if (a[i] > a[b]) {
@@ -159,7 +160,7 @@ public final class Evaluator {
     return b;
   }
 
-  static double[] logSoftmax(float[] l) {
+  public static double[] logSoftmax(float[] l) {
     double max = Double.NEGATIVE_INFINITY;
     for (float v : l) {
       max = Math.max(max, v);

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * fork/join pool. Each output element is summed by one thread in a fixed order, so results are
  * deterministic whatever the thread count.
  */
-final class MatMul {
+public final class MatMul {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
   private static final int L = S.length();
   private static final int CHUNK = 32; // output rows per task
@@ -24,13 +24,13 @@ final class MatMul {
 
   private MatMul() {}
 
-  static float[] linear(float[] x, int rows, int in, float[] w, int out, float[] bias) {
+  public static float[] linear(float[] x, int rows, int in, float[] w, int out, float[] bias) {
     float[] y = new float[rows * out];
     linear(x, rows, in, w, out, bias, y);
     return y;
   }
 
-  static void linear(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y) {
+  public static void linear(float[] x, int rows, int in, float[] w, int out, float[] bias, float[] y) {
     if (x.length < rows * in || w.length < (long) out * in || y.length < rows * out) {
       throw new IllegalArgumentException("matmul shapes");
     }
