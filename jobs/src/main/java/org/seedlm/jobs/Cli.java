@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 @Command(name = "seedlm", mixinStandardHelpOptions = true, version = "seedlm-spark 0.1.0",
     description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
     subcommands = {Cli.Quantize.class, Cli.Assemble.class, Cli.Errors.class, Cli.Status.class, Cli.Tensors.class,
-        Eval.class, Verify.class,
+        Eval.class, Verify.class, Generate.class,
         Demo.class, Compare.class, Bench.class, Report.class, CommandLine.HelpCommand.class})
 public final class Cli implements Callable<Integer> {
 
@@ -77,7 +77,8 @@ public final class Cli implements Callable<Integer> {
   static boolean isBadInput(Throwable ex) {
     return ex instanceof IllegalArgumentException || ex instanceof CheckpointException
         || ex instanceof RunMismatchException || ex instanceof IncompleteRunException
-        || ex instanceof java.io.FileNotFoundException || ex instanceof IllegalStateException;
+        || ex instanceof java.io.FileNotFoundException || ex instanceof IllegalStateException
+        || ex instanceof org.seedlm.pipeline.BadInputException;
   }
 
   /** Options every Spark command takes. */
