@@ -18,6 +18,9 @@ import org.seedlm.pipeline.eval.EvalReport;
 import org.seedlm.pipeline.eval.EvalTasks;
 import org.seedlm.pipeline.eval.Evaluator;
 import org.seedlm.pipeline.eval.WordPieceTokenizer;
+import org.seedlm.pipeline.eval.ZeroShotReport;
+import org.seedlm.pipeline.eval.llama.CausalReport;
+import org.seedlm.pipeline.eval.llama.LlamaConfig;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.Verifier;
@@ -26,15 +29,22 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code seedlm report}: quantize BERT-base with every codec (resuming existing runs), assemble and
- * verify each, evaluate each against the original on the same zero-shot items, and print one table.
+ * {@code seedlm report}: quantize a model (BERT-base by default, or the Llama-family or BERT checkpoint given
+ * by {@code --model}) with every codec (resuming existing runs), assemble and verify each, evaluate each
+ * against the original on the same zero-shot items, and print one table.
  */
 @Command(name = "report", mixinStandardHelpOptions = true,
-    description = "Quantize BERT-base with each codec, verify, evaluate zero-shot, print one comparison table. "
-        + "Exit code 4 when any codec's packed model does not verify or fails the gate.")
+    description = "Quantize a model with each codec, verify, evaluate zero-shot, print one comparison table. "
+        + "Default model: BERT-base uncased (masked-LM tasks); --model a Llama-family checkpoint gets the causal "
+        + "tasks. Exit code 4 when any codec's packed model does not verify or fails the gate.")
 final class Report implements Callable<Integer> {
   @Option(names = "--work", description = "Working directory (models and runs; default: work)")
   String work = "work";
+
+  @Option(names = "--model", description = "Model directory to compress: a Llama-family causal LM (config.json "
+      + "model_type llama, mistral, qwen2) or a BERT masked LM (default: BERT-base uncased, imported from Maven "
+      + "Central into WORK/models)")
+  String model;
 
   @Option(names = "--codecs", split = ",", description = "Codecs (default: seedlm-4bit, seedlm-3bit, "
       + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64)")
@@ -44,14 +54,31 @@ final class Report implements Callable<Integer> {
       + "transformer blocks)")
   List<String> include = new ArrayList<>();
 
-  @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE}; half as many MLM sentences)")
+  @Option(names = "--items", description = "Cloze items (default: ${DEFAULT-VALUE}; half as many MLM sentences "
+      + "or Brown passages)")
   int items = 200;
 
   @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
   String brown;
 
   @Mixin
+  Eval.GateOptions gateLimits = new Eval.GateOptions();
+
+  @Mixin
   Cli.SparkOptions spark = new Cli.SparkOptions();
+
+  /** How one model family is evaluated: the original once, then each codec's packed model against it. */
+  interface Evaluation {
+    ZeroShotReport evaluate(Path packed) throws java.io.IOException;
+
+    /** The evaluation columns' header, and one report's cells. */
+    String header();
+
+    String cells(ZeroShotReport r);
+
+    /** What was evaluated, one line. */
+    String describe();
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -62,13 +89,12 @@ final class Report implements Callable<Integer> {
     }
     SeedLmConf c = SeedLmConf.load();
     Configuration local = spark.hadoopConf();
-    Path model = BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"),
-        local);
-    WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(model, "vocab.txt"), local);
+    Path modelDir = model != null ? new Path(model)
+        : BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"), local);
+    String modelName = model != null ? modelDir.getName() : "bert";
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
-    EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
-    // the original's forward passes run once, for the first codec, and are reused for the others
-    Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(model, local), tasks);
+    Evaluation evaluation = LlamaConfig.isCausalLm(local, modelDir) ? causal(local, modelDir, corpus)
+        : masked(local, modelDir, corpus);
 
     List<String> lines = new ArrayList<>();
     List<String> failed = new ArrayList<>();
@@ -78,11 +104,9 @@ final class Report implements Callable<Integer> {
     SparkSession s = spark.session("seedlm report", c);
     try {
       for (String codec : names) {
-        String run = new Path(work, "runs/bert-" + codec).toString();
-        QuantizeJob.Result q = QuantizeJob.run(s, new QuantizeJob.Options(model.toString(), run, codec, include,
-            List.of(), unitBlocks, nonFinite, kernel, Set.of(),
-            c.progressSeconds()),
-            System.out);
+        String run = new Path(work, "runs/" + modelName + "-" + codec).toString();
+        QuantizeJob.Result q = QuantizeJob.run(s, new QuantizeJob.Options(modelDir.toString(), run, codec, include,
+            List.of(), unitBlocks, nonFinite, kernel, Set.of(), c.progressSeconds()), System.out);
         if (!q.failures().isEmpty()) {
           return Cli.UNITS_FAILED;
         }
@@ -96,30 +120,25 @@ final class Report implements Callable<Integer> {
         Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("
             + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
             + "GROUP BY tensor)").first();
-        BertModel compressed = BertModel.loadPacked(new Path(run, RunDirectory.PACKED), local);
-        EvalReport r = Evaluator.evaluate(original, compressed, done -> { });
+        ZeroShotReport r = evaluation.evaluate(new Path(run, RunDirectory.PACKED));
         double bpw = e.getDouble(0);
-        String gate = EvalGate.violations(r, EvalGate.defaultMaxDropPoints(bpw), Double.NaN).isEmpty() ? "pass"
+        String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
             : "FAIL";
         if (!v.ok() || gate.equals("FAIL")) {
           failed.add(codec + (v.ok() ? "" : " (verify)") + (gate.equals("FAIL") ? " (gate)" : ""));
         }
-        lines.add(String.format(Locale.ROOT,
-            "%-17s %7.3f %9.4f %9.4f  %-6s %6.1f%% %6.1f%% %+6.1f %7.2f %7.2f %+7.2f %8.4f %6.1f%%  %s", codec, bpw,
-            e.getDouble(1), e.getDouble(2), verified, 100 * r.clozeAccuracyOriginal(), 100 * r.clozeAccuracyCompressed(),
-            0.0 - r.accuracyDropPoints(), r.pseudoPerplexityOriginal(), r.pseudoPerplexityCompressed(),
-            r.pseudoPerplexityCompressed() - r.pseudoPerplexityOriginal(), r.meanKl(), 100 * r.top1Agreement(), gate));
+        lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-6s %s  %s", codec, bpw, e.getDouble(1),
+            e.getDouble(2), verified, evaluation.cells(r), gate));
         System.out.println("[report] " + lines.get(lines.size() - 1));
       }
     } finally {
       s.stop();
     }
-    String selection = include.isEmpty() ? "all linear weights of the 12 transformer blocks"
-        : String.join(", ", include);
-    System.out.printf("%nBERT-base uncased, %s (default pattern %s); %d cloze items, %d MLM sentences from the "
-        + "Brown corpus%n", selection, include.isEmpty() ? "on" : "off", tasks.cloze().size(), tasks.mlm().size());
-    System.out.printf("%-17s %7s %9s %9s  %-6s %7s %7s %6s %7s %7s %7s %8s %7s  %s%n", "codec", "bits/w", "med_rel",
-        "worst_rel", "verify", "cloze", "cloze_q", "diff", "ppl", "ppl_q", "diff", "KL", "top1=", "gate");
+    String selection = include.isEmpty() ? "all linear weights of the transformer blocks" : String.join(", ", include);
+    System.out.printf("%n%s, %s (default pattern %s); %s%n", model != null ? modelDir.toString() : "BERT-base uncased",
+        selection, include.isEmpty() ? "on" : "off", evaluation.describe());
+    System.out.printf("%-17s %7s %9s %9s  %-6s %s  %s%n", "codec", "bits/w", "med_rel", "worst_rel", "verify",
+        evaluation.header(), "gate");
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
     if (!failed.isEmpty()) {
@@ -127,5 +146,72 @@ final class Report implements Callable<Integer> {
       return EvalGate.EXIT_GATE_FAILED;
     }
     return Cli.OK;
+  }
+
+  /** BERT: cloze and MLM pseudo-perplexity; the original's forward passes run once and are reused. */
+  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus) throws java.io.IOException {
+    WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
+    EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
+    Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(modelDir, conf), tasks);
+    return new Evaluation() {
+      @Override
+      public ZeroShotReport evaluate(Path packed) throws java.io.IOException {
+        return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done -> { });
+      }
+
+      @Override
+      public String header() {
+        return String.format("%7s %7s %6s %7s %7s %7s %8s %7s", "cloze", "cloze_q", "diff", "ppl", "ppl_q", "diff",
+            "KL", "top1=");
+      }
+
+      @Override
+      public String cells(ZeroShotReport z) {
+        EvalReport r = (EvalReport) z;
+        return String.format(Locale.ROOT, "%6.1f%% %6.1f%% %+6.1f %7.2f %7.2f %+7.2f %8.4f %6.1f%%",
+            100 * r.clozeAccuracyOriginal(), 100 * r.clozeAccuracyCompressed(), 0.0 - r.accuracyDropPoints(),
+            r.pseudoPerplexityOriginal(), r.pseudoPerplexityCompressed(),
+            r.pseudoPerplexityCompressed() - r.pseudoPerplexityOriginal(), r.meanKl(), 100 * r.top1Agreement());
+      }
+
+      @Override
+      public String describe() {
+        return String.format("%d cloze items, %d MLM sentences from the Brown corpus", tasks.cloze().size(),
+            tasks.mlm().size());
+      }
+    };
+  }
+
+  /** Llama family: Brown perplexity, log-likelihood cloze, self-generated passages, KL; tasks built once. */
+  private Evaluation causal(Configuration conf, Path modelDir, BrownCorpus corpus) throws java.io.IOException {
+    Eval.Options opts = new Eval.Options();
+    opts.items = items;
+    Eval.CausalInputs inputs = Eval.CausalInputs.prepare(conf, modelDir, opts, corpus);
+    return new Evaluation() {
+      @Override
+      public ZeroShotReport evaluate(Path packed) throws java.io.IOException {
+        return inputs.evaluate(packed);
+      }
+
+      @Override
+      public String header() {
+        return String.format("%7s %7s %7s %7s %7s %7s %8s %7s", "ppl", "ppl_q", "acc", "acc_q", "accn", "accn_q",
+            "KL", "top1=");
+      }
+
+      @Override
+      public String cells(ZeroShotReport z) {
+        CausalReport r = (CausalReport) z;
+        return String.format(Locale.ROOT, "%7.3f %7.3f %6.1f%% %6.1f%% %6.1f%% %6.1f%% %8.4f %6.1f%%",
+            r.perplexityOriginal(), r.perplexityCompressed(), 100 * r.accOriginal(), 100 * r.accCompressed(),
+            100 * r.accNormOriginal(), 100 * r.accNormCompressed(), r.meanKl(), 100 * r.top1Agreement());
+      }
+
+      @Override
+      public String describe() {
+        return String.format("%d Brown passages, %d cloze items (log-likelihood), %d self-generated passages",
+            inputs.tasks().passages().size(), inputs.tasks().cloze().size(), inputs.generated().size());
+      }
+    };
   }
 }

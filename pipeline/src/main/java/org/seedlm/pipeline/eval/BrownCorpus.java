@@ -107,7 +107,7 @@ public final class BrownCorpus {
     return sentences;
   }
 
-  static String join(List<String> words) {
+  public static String join(List<String> words) {
     StringBuilder b = new StringBuilder();
     for (String w : words) {
       if (b.length() > 0) {

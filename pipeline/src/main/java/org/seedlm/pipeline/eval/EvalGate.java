@@ -7,7 +7,8 @@ import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.pack.PackedModel;
 
 /**
- * The publish gate: a compressed model fails when its cloze accuracy drops by more than a limit (in
+ * The publish gate, for every model family ({@link ZeroShotReport}): a compressed model fails when its
+ * cloze accuracy drops by more than a limit (in
  * percentage points) or, when a KL limit is set, its mean KL divergence exceeds it.
  *
  * <p>Default accuracy limits by the packed model's bits per weight (rounded to the nearest integer):
@@ -48,7 +49,7 @@ public final class EvalGate {
   }
 
   /** The reasons the report fails the gate (empty = pass). {@code maxKl} NaN = no KL limit. */
-  public static List<String> violations(EvalReport r, double maxDropPoints, double maxKl) {
+  public static List<String> violations(ZeroShotReport r, double maxDropPoints, double maxKl) {
     List<String> v = new ArrayList<>();
     if (!r.hasCompressed()) {
       return v;
@@ -64,7 +65,7 @@ public final class EvalGate {
   }
 
   /** 0 when the report passes, {@link #EXIT_GATE_FAILED} otherwise. */
-  public static int exitCode(EvalReport r, double maxDropPoints, double maxKl) {
+  public static int exitCode(ZeroShotReport r, double maxDropPoints, double maxKl) {
     return violations(r, maxDropPoints, maxKl).isEmpty() ? 0 : EXIT_GATE_FAILED;
   }
 }

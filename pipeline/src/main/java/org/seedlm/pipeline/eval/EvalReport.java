@@ -21,13 +21,15 @@ public record EvalReport(
     double meanKl,
     double top1Agreement,
     int forwardPasses,
-    double seconds) {
+    double seconds) implements ZeroShotReport {
 
+  @Override
   public boolean hasCompressed() {
     return !Double.isNaN(clozeAccuracyCompressed);
   }
 
   /** Cloze accuracy lost by compression, in percentage points (positive = worse). */
+  @Override
   public double accuracyDropPoints() {
     return 100.0 * (clozeAccuracyOriginal - clozeAccuracyCompressed);
   }
@@ -42,7 +44,7 @@ public record EvalReport(
     return seconds > 0 ? forwardPasses / seconds : Double.NaN;
   }
 
-  /** A human-readable table. */
+  @Override
   public String format() {
     StringBuilder b = new StringBuilder();
     b.append(String.format(Locale.ROOT, "Brown zero-shot evaluation: %d cloze items (4-way), %d MLM sentences "
@@ -62,8 +64,13 @@ public record EvalReport(
   }
 
   private void row(StringBuilder b, String name, double o, double c, String fmt) {
-    b.append(String.format(Locale.ROOT, "%-24s " + fmt, name, o));
-    if (hasCompressed()) {
+    row(b, 24, name, o, c, hasCompressed(), fmt);
+  }
+
+  /** One table row: name, original value and, when compared, compressed value and their difference. */
+  public static void row(StringBuilder b, int width, String name, double o, double c, boolean cmp, String fmt) {
+    b.append(String.format(Locale.ROOT, "%-" + width + "s " + fmt, name, o));
+    if (cmp) {
       b.append(String.format(Locale.ROOT, " " + fmt + " " + fmt.replace("%", "%+"), c, c - o));
     }
     b.append(System.lineSeparator());

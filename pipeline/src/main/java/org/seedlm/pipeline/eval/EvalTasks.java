@@ -70,44 +70,44 @@ public final class EvalTasks {
   /** Builds {@code nCloze} cloze items and {@code nMlm} MLM sentences. */
   public static EvalTasks build(BrownCorpus corpus, WordPieceTokenizer tok, int nCloze, int nMlm, long seed) {
     List<Sentence> all = corpus.sentences();
-    Map<String, List<String>> lexicon = lexicon(all, tok);
-    List<Integer> even = new ArrayList<>();
-    List<Integer> odd = new ArrayList<>();
-    for (int i = 0; i < all.size(); i++) {
-      int n = all.get(i).tokens().size();
-      if (n >= 8 && n <= 40) {
-        (i % 2 == 0 ? even : odd).add(i);
-      }
-    }
+    Map<String, List<String>> lexicon = lexicon(all, w -> tok.singleTokenId(w) >= 0);
+    List<Integer> even = sentences(all, 0);
+    List<Integer> odd = sentences(all, 1);
     Random rc = new Random(seed);
     Collections.shuffle(even, rc);
-    List<ClozeItem> cloze = new ArrayList<>();
-    for (int idx : even) {
-      if (cloze.size() >= nCloze) {
-        break;
-      }
-      ClozeItem it = clozeItem(all.get(idx), tok, lexicon, rc);
-      if (it != null) {
-        cloze.add(it);
-      }
-    }
+    List<ClozeItem> cloze = pick(even, nCloze, idx -> clozeItem(all.get(idx), tok, lexicon, rc));
     Random rm = new Random(seed ^ 0x9E3779B97F4A7C15L);
     Collections.shuffle(odd, rm);
-    List<MlmItem> mlm = new ArrayList<>();
-    for (int idx : odd) {
-      if (mlm.size() >= nMlm) {
-        break;
-      }
-      MlmItem it = mlmItem(all.get(idx), tok, rm);
-      if (it != null) {
-        mlm.add(it);
-      }
-    }
+    List<MlmItem> mlm = pick(odd, nMlm, idx -> mlmItem(all.get(idx), tok, rm));
     return new EvalTasks(cloze, mlm);
   }
 
-  /** Tag → sorted candidate words (see the class comment). */
-  static Map<String, List<String>> lexicon(List<Sentence> all, WordPieceTokenizer tok) {
+  /** The first {@code n} non-null items made from {@code indexes}, in order (fewer when they run out). */
+  public static <T> List<T> pick(List<Integer> indexes, int n, java.util.function.IntFunction<T> item) {
+    List<T> out = new ArrayList<>();
+    for (int i = 0; i < indexes.size() && out.size() < n; i++) {
+      T it = item.apply(indexes.get(i));
+      if (it != null) {
+        out.add(it);
+      }
+    }
+    return out;
+  }
+
+  /** Indexes of the sentences of 8–40 words whose index has the given parity (0: cloze, 1: held out). */
+  public static List<Integer> sentences(List<Sentence> all, int parity) {
+    List<Integer> out = new ArrayList<>();
+    for (int i = parity; i < all.size(); i += 2) {
+      int n = all.get(i).tokens().size();
+      if (n >= 8 && n <= 40) {
+        out.add(i);
+      }
+    }
+    return out;
+  }
+
+  /** Tag → sorted candidate words (see the class comment), {@code accept} deciding which a model can use. */
+  public static Map<String, List<String>> lexicon(List<Sentence> all, java.util.function.Predicate<String> accept) {
     Map<String, Map<String, Integer>> counts = new HashMap<>();
     for (Sentence s : all) {
       for (Token t : s.tokens()) {
@@ -123,7 +123,7 @@ public final class EvalTasks {
       for (Map.Entry<String, Integer> e : counts.getOrDefault(tag, Map.of()).entrySet()) {
         String w = e.getKey();
         if (e.getValue() >= MIN_COUNT && w.length() >= 3 && w.chars().allMatch(c -> c >= 'a' && c <= 'z')
-            && tok.singleTokenId(w) >= 0) {
+            && accept.test(w)) {
           words.add(w);
         }
       }
@@ -133,14 +133,21 @@ public final class EvalTasks {
     return lex;
   }
 
-  private static ClozeItem clozeItem(Sentence s, WordPieceTokenizer tok, Map<String, List<String>> lex, Random r) {
+  /** A content word of a sentence ({@code slot}) and four candidates with its tag, the answer among them. */
+  public record ClozeChoice(int slot, String tag, List<String> candidates, int answer) {}
+
+  /**
+   * Picks a content word at index {@code >= minSlot} and three distractors with its tag, not in the
+   * sentence (see the class comment), shuffled; null when the sentence has no such word.
+   */
+  public static ClozeChoice choose(Sentence s, Map<String, List<String>> lex, Random r, int minSlot) {
     List<Token> toks = s.tokens();
     Set<String> present = new HashSet<>();
     for (Token t : toks) {
       present.add(t.word().toLowerCase(Locale.ROOT));
     }
     List<Integer> slots = new ArrayList<>();
-    for (int i = 0; i < toks.size(); i++) {
+    for (int i = minSlot; i < toks.size(); i++) {
       Token t = toks.get(i);
       List<String> words = lex.get(t.tag());
       if (words != null && words.size() >= 50
@@ -167,6 +174,17 @@ public final class EvalTasks {
       return null;
     }
     Collections.shuffle(cands, r);
+    return new ClozeChoice(slot, target.tag(), List.copyOf(cands), cands.indexOf(answerWord));
+  }
+
+  private static ClozeItem clozeItem(Sentence s, WordPieceTokenizer tok, Map<String, List<String>> lex, Random r) {
+    ClozeChoice c = choose(s, lex, r, 0);
+    if (c == null) {
+      return null;
+    }
+    List<Token> toks = s.tokens();
+    int slot = c.slot();
+    List<String> cands = c.candidates();
     List<String> masked = new ArrayList<>();
     for (int i = 0; i < toks.size(); i++) {
       masked.add(i == slot ? WordPieceTokenizer.MASK : toks.get(i).word());
@@ -186,7 +204,7 @@ public final class EvalTasks {
     for (int i = 0; i < 4; i++) {
       candIds[i] = tok.singleTokenId(cands.get(i));
     }
-    return new ClozeItem(text, target.tag(), ids, pos, candIds, cands.indexOf(answerWord));
+    return new ClozeItem(text, c.tag(), ids, pos, candIds, c.answer());
   }
 
   private static MlmItem mlmItem(Sentence s, WordPieceTokenizer tok, Random r) {

@@ -178,7 +178,7 @@ public final class Evaluator {
   }
 
   /** KL(p ‖ q) for log-probabilities. */
-  static double kl(double[] logP, double[] logQ) {
+  public static double kl(double[] logP, double[] logQ) {
     double k = 0;
     for (int i = 0; i < logP.length; i++) {
       double p = Math.exp(logP[i]);

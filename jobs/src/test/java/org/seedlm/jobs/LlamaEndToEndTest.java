@@ -1,0 +1,90 @@
+package org.seedlm.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Llama family end to end on the real trained stories260K (../shared/models; 1 MB): quantize, assemble,
+ * verify, {@code eval --packed} with the gate, and {@code generate} printing GOLDEN.md's greedy continuation.
+ */
+class LlamaEndToEndTest {
+  static final Path STORIES = Paths.get("").toAbsolutePath().getParent().resolve("../shared/models/stories260K")
+      .normalize();
+
+  @Test
+  void quantizeAssembleVerifyEvalWithTheGateAndGenerate(@TempDir Path tmp) throws Exception {
+    Assumptions.assumeTrue(Files.exists(STORIES.resolve("GOLDEN.md")),
+        "../shared/models/stories260K is absent: skipping the Llama end-to-end test");
+    // the run sits where `report --work` looks for it, so that the report at the end resumes it
+    String run = tmp.resolve("work/runs/stories260K-seedlm-4bit").toString();
+    String brown = ReportGateTest.brownCache().toString();
+    String[] q = CliRun.run("quantize", "--model", STORIES.toString(), "--run", run, "--codec",
+        "seedlm-4bit", "--master", "local[2]");
+    assertEquals("0", q[0], q[1] + q[2]);
+    String[] a = CliRun.run("assemble", "--run", run, "--master", "local[2]");
+    assertEquals("0", a[0], a[1] + a[2]);
+    String[] v = CliRun.run("verify", "--run", run, "--master", "local[2]");
+    assertEquals("0", v[0], v[1] + v[2]);
+
+    String[] e = CliRun.run("eval", "--model", STORIES.toString(), "--packed", run, "--items", "12",
+        "--generated", "2", "--generated-tokens", "16", "--brown", brown, "--max-drop-accuracy", "100");
+    assertEquals("0", e[0], e[1] + e[2]);
+    for (String row : new String[] {"Brown perplexity", "cloze acc (%)", "cloze acc_norm (%)",
+        "self-generated NLL/token", "mean KL(orig||comp) nats", "top-1 agreement (%)"}) {
+      assertTrue(e[1].lines().anyMatch(l -> l.startsWith(row)), row + " in:\n" + e[1]);
+    }
+    assertTrue(e[1].contains("gate: max accuracy drop 100.00 points: PASS"), e[1]);
+    String kl = e[1].lines().filter(l -> l.startsWith("mean KL")).findFirst().orElseThrow();
+    double meanKl = Double.parseDouble(kl.trim().split("\\s+")[3]);
+    assertTrue(meanKl > 0 && meanKl < 1, kl); // 4-bit weights: a small, non-zero divergence
+
+    // the same evaluation with a KL limit below what it measured: exit 4, naming the KL
+    String[] g = CliRun.run("eval", "--model", STORIES.toString(), "--packed", run, "--items", "12",
+        "--generated", "2", "--generated-tokens", "16", "--brown", brown, "--max-drop-accuracy", "100",
+        "--max-kl", String.valueOf(meanKl / 2));
+    assertEquals("4", g[0], g[1] + g[2]);
+    assertTrue(g[2].contains("seedlm: eval gate: mean KL"), g[2]);
+
+    // GOLDEN.md prompt 1, greedy, 20 tokens
+    String[] gen = CliRun.run("generate", "--model", STORIES.toString(), "--prompt",
+        "Once upon a time, there was a little girl named Lily.", "--max-new-tokens", "20");
+    assertEquals("0", gen[0], gen[1] + gen[2]);
+    assertEquals("Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+        + "One day, she", gen[1].strip());
+
+    // report --model: the codec table for the Llama, resuming the run above and quantizing one more codec
+    String[] r = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
+        "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100", "--master", "local[2]");
+    assertEquals("0", r[0], r[1] + r[2]);
+    assertTrue(r[1].lines().anyMatch(l -> l.startsWith("[quantize] " + run + ":") && l.contains("; 0 units to compute")),
+        r[1]);
+    List<String> header = r[1].lines().filter(l -> l.startsWith("codec ")).toList();
+    assertEquals(1, header.size(), r[1]);
+    for (String col : new String[] {"bits/w", "verify", "ppl", "ppl_q", "acc", "accn_q", "KL", "top1=", "gate"}) {
+      assertTrue(header.get(0).contains(" " + col), col + " in " + header.get(0));
+    }
+    for (String codec : new String[] {"seedlm-4bit", "rtn-sym-b4-g128"}) {
+      String row = r[1].lines().filter(l -> l.startsWith(codec + " ")).reduce((first, last) -> last).orElseThrow();
+      String[] cells = row.trim().split("\\s+");
+      assertEquals("ok", cells[4], row);
+      assertEquals("pass", cells[cells.length - 1], row);
+      // the original's perplexity is the same for every codec: one set of items, one original
+      assertEquals(cells[5], r[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
+          .orElseThrow().trim().split("\\s+")[5], row);
+    }
+    // the same report with a KL limit no 4-bit codec meets here: exit 4, naming both codecs
+    String[] f = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
+        "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100",
+        "--max-kl", "0.001", "--master", "local[2]");
+    assertEquals("4", f[0], f[1] + f[2]);
+    assertTrue(f[2].contains("seedlm: report: failed seedlm-4bit (gate), rtn-sym-b4-g128 (gate)"), f[2]);
+  }
+}
