@@ -148,7 +148,7 @@ public final class ErrorsJob {
           }
         }
       }
-      default -> throw new IllegalArgumentException(String.format(
+      default -> throw new BadInputException(String.format(
           "Cannot write format \"%s\": expected text, csv or json (set --format)", format));
     }
     return sb.toString();

@@ -13,6 +13,7 @@ import org.seedlm.pipeline.eval.BrownCorpus;
 import org.seedlm.pipeline.eval.EvalGate;
 import org.seedlm.pipeline.eval.EvalReport;
 import org.seedlm.pipeline.eval.EvalTasks;
+import org.seedlm.pipeline.eval.ModelFamily;
 import org.seedlm.pipeline.eval.Evaluator;
 import org.seedlm.pipeline.eval.WordPieceTokenizer;
 import org.seedlm.pipeline.eval.ZeroShotReport;
@@ -20,7 +21,6 @@ import org.seedlm.pipeline.eval.llama.CausalEvaluator;
 import org.seedlm.pipeline.eval.llama.CausalReport;
 import org.seedlm.pipeline.eval.llama.CausalTasks;
 import org.seedlm.pipeline.eval.llama.HfTokenizer;
-import org.seedlm.pipeline.eval.llama.LlamaConfig;
 import org.seedlm.pipeline.eval.llama.LlamaWeights;
 import org.seedlm.pipeline.pack.PackedModel;
 import picocli.CommandLine.Command;
@@ -112,9 +112,10 @@ final class Eval implements Callable<Integer> {
     }
     Configuration conf = hadoop.hadoopConf();
     Path modelDir = new Path(model);
+    ModelFamily family = ModelFamily.of(conf, modelDir);
     BrownCorpus corpus = opts.brown == null ? BrownCorpus.load() : BrownCorpus.load(Paths.get(opts.brown));
     Path p = packed == null ? null : packedDir(new Path(packed), conf);
-    if (LlamaConfig.isCausalLm(conf, modelDir)) {
+    if (family == ModelFamily.LLAMA) {
       return gate(evaluateCausal(conf, modelDir, p, opts, corpus), p, conf);
     }
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);

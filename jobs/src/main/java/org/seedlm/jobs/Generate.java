@@ -1,5 +1,6 @@
 package org.seedlm.jobs;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -10,6 +11,7 @@ import org.seedlm.pipeline.eval.llama.LlamaGenerator;
 import org.seedlm.pipeline.eval.llama.LlamaWeights;
 import org.seedlm.pipeline.eval.llama.Sampler;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -44,13 +46,16 @@ final class Generate implements Callable<Integer> {
   @Option(names = "--seed", description = "Sampling seed (default: ${DEFAULT-VALUE})")
   long seed = 1;
 
+  @Mixin
+  Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
   @Override
   public Integer call() throws Exception {
     if (maxNewTokens < 0 || temperature < 0 || !(topP > 0 && topP <= 1)) {
-      throw new IllegalArgumentException("Cannot generate: --max-new-tokens and --temperature must be >= 0 and "
+      throw new BadInputException("Cannot generate: --max-new-tokens and --temperature must be >= 0 and "
           + "--top-p in (0, 1]");
     }
-    Configuration conf = new Configuration();
+    Configuration conf = hadoop.hadoopConf();
     Path dir = new Path(model);
     PrintStream out = System.out;
     try (HfTokenizer tok = HfTokenizer.load(conf, dir);

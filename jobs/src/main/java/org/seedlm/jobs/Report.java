@@ -16,11 +16,11 @@ import org.seedlm.pipeline.eval.BrownCorpus;
 import org.seedlm.pipeline.eval.EvalGate;
 import org.seedlm.pipeline.eval.EvalReport;
 import org.seedlm.pipeline.eval.EvalTasks;
+import org.seedlm.pipeline.eval.ModelFamily;
 import org.seedlm.pipeline.eval.Evaluator;
 import org.seedlm.pipeline.eval.WordPieceTokenizer;
 import org.seedlm.pipeline.eval.ZeroShotReport;
 import org.seedlm.pipeline.eval.llama.CausalReport;
-import org.seedlm.pipeline.eval.llama.LlamaConfig;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.Verifier;
@@ -93,7 +93,7 @@ final class Report implements Callable<Integer> {
         : BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"), local);
     String modelName = model != null ? modelDir.getName() : "bert";
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
-    Evaluation evaluation = LlamaConfig.isCausalLm(local, modelDir) ? causal(local, modelDir, corpus)
+    Evaluation evaluation = ModelFamily.of(local, modelDir) == ModelFamily.LLAMA ? causal(local, modelDir, corpus)
         : masked(local, modelDir, corpus);
 
     List<String> lines = new ArrayList<>();

@@ -64,6 +64,23 @@ class CliTest {
   }
 
   @Test
+  void generateRefusesABadSamplingOption(@TempDir Path tmp) {
+    String[] r = run("generate", "--model", tmp.toString(), "--prompt", "x", "--top-p", "1.5");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("--top-p in (0, 1]"), r[1]);
+  }
+
+  @Test
+  void evalOfAnUnsupportedModelTypeNamesIt(@TempDir Path tmp) throws Exception {
+    java.nio.file.Files.writeString(tmp.resolve("config.json"), "{\"model_type\": \"gpt2\", "
+        + "\"architectures\": [\"GPT2LMHeadModel\"]}");
+    String[] r = run("eval", "--model", tmp.toString());
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("cannot evaluate model_type gpt2 (") && r[1].contains("supported are bert, llama, "
+        + "mistral, qwen2"), r[1]);
+  }
+
+  @Test
   void badShardSizeIsRefused(@TempDir Path tmp) {
     String[] r = run("assemble", "--run", tmp.toString(), "--shard-size", "lots");
     assertEquals("2", r[0]);

@@ -167,7 +167,8 @@ public final class BertModel {
     maxPos = Math.toIntExact(need(w, "bert.embeddings.position_embeddings.weight", 2)[0]);
     heads = w.configInt("num_attention_heads", Math.max(1, hidden / 64));
     if (hidden % heads != 0) {
-      throw new IllegalArgumentException("hidden size " + hidden + " is not a multiple of " + heads + " heads");
+      throw new BadInputException("cannot evaluate this BERT: hidden size " + hidden + " is not a multiple of "
+          + "num_attention_heads " + heads + " (check config.json)");
     }
     eps = (float) 1e-12;
     gelu = Gelu.forHiddenAct(w.configText("hidden_act", "gelu"));

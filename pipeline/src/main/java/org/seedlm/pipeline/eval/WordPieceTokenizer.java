@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.eval;
 
+import org.seedlm.pipeline.BadInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -40,7 +41,7 @@ public final class WordPieceTokenizer {
     }
     for (String s : SPECIALS) {
       if (!ids.containsKey(s)) {
-        throw new IllegalArgumentException("vocabulary lacks the special token " + s);
+        throw new BadInputException("vocab.txt lacks the special token " + s + " (not a BERT WordPiece vocabulary)");
       }
     }
   }

@@ -113,6 +113,11 @@ public final class LlamaConfig {
     return false;
   }
 
+  /** DIR/config.json as a JSON object; a missing or malformed file is a {@link BadInputException}. */
+  public static JsonNode configJson(Configuration conf, Path modelDir) throws IOException {
+    return readJson(conf, new Path(modelDir, Checkpoint.CONFIG_NAME));
+  }
+
   private static JsonNode readJson(Configuration conf, Path p) throws IOException {
     FileSystem fs = p.getFileSystem(conf);
     try (InputStream in = fs.open(p)) {
