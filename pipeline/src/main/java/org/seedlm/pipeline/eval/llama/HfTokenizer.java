@@ -17,8 +17,9 @@ import org.seedlm.pipeline.run.RunDirectory;
  * A model's {@code tokenizer.json} (Hugging Face format), run by Hugging Face's own Rust tokenizers through
  * DJL's binding: the reference implementation of the format (sentencepiece-style BPE with byte fallback,
  * byte-level BPE), so nothing of BPE is re-implemented here. Truncation is off. BOS/EOS are added as
- * {@code tokenizer_config.json} says ({@code add_bos_token}, default true; {@code add_eos_token}, default
- * false, as Hugging Face's Llama tokenizer), never by the tokenizer.json post-processor.
+ * {@code tokenizer_config.json} says ({@code add_bos_token}, default true unless {@code bos_token} is null;
+ * {@code add_eos_token}, default false, as Hugging Face's Llama tokenizer), never by the tokenizer.json
+ * post-processor.
  */
 public final class HfTokenizer implements AutoCloseable {
   private final HuggingFaceTokenizer tokenizer;
@@ -27,8 +28,19 @@ public final class HfTokenizer implements AutoCloseable {
 
   private HfTokenizer(HuggingFaceTokenizer tokenizer, JsonNode config) {
     this.tokenizer = tokenizer;
-    this.bos = config.path("add_bos_token").asBoolean(true) ? specialId(config, "bos_token", "<s>") : -1;
+    this.bos = addsBos(config) ? specialId(config, "bos_token", "<s>") : -1;
     this.eos = config.path("add_eos_token").asBoolean(false) ? specialId(config, "eos_token", "</s>") : -1;
+  }
+
+  /**
+   * Whether BOS is added: {@code add_bos_token} when set (Llama 2, Mistral); else yes unless
+   * {@code bos_token} is null (Qwen2 has none; Llama 3 names one and its post-processor adds it).
+   */
+  private static boolean addsBos(JsonNode config) {
+    if (config.has("add_bos_token")) {
+      return config.path("add_bos_token").asBoolean();
+    }
+    return !(config.has("bos_token") && config.get("bos_token").isNull());
   }
 
   /** DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), from any Hadoop path. */

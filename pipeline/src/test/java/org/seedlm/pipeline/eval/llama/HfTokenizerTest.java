@@ -85,6 +85,56 @@ class HfTokenizerTest {
     }
   }
 
+  /**
+   * A byte-level BPE tokenizer.json as Llama 3 and Qwen2 use (GPT-2's byte-to-character map: a space is
+   * {@code Ġ} U+0120, byte 0xC3 is {@code Ã}, 0xA9 is {@code ©}), written here with five merges, so the ids
+   * below follow from the BPE rule by hand: {@code "hello"} merges h+e, l+l, he+ll, hell+o into one token;
+   * {@code " hello"} then Ġ+hello; {@code " hole"} has no merge and stays five byte tokens; {@code "é"} is the
+   * two byte tokens of its UTF-8 bytes C3 A9.
+   */
+  static final String BYTE_LEVEL = """
+      {"version": "1.0", "truncation": null, "padding": null,
+       "added_tokens": [{"id": 12, "content": "<|begin_of_text|>", "single_word": false, "lstrip": false,
+                         "rstrip": false, "normalized": false, "special": true}],
+       "normalizer": null,
+       "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+       "post_processor": null,
+       "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+       "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                 "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false,
+                 "vocab": {"h": 0, "e": 1, "l": 2, "o": 3, "\u0120": 4, "he": 5, "ll": 6, "hell": 7, "hello": 8,
+                           "\u0120hello": 9, "\u00c3": 10, "\u00a9": 11, "<|begin_of_text|>": 12},
+                 "merges": ["h e", "l l", "he ll", "hell o", "\u0120 hello"]}}
+      """;
+
+  static HfTokenizer byteLevel(java.nio.file.Path dir, String tokenizerConfig) throws IOException {
+    Files.writeString(dir.resolve("tokenizer.json"), BYTE_LEVEL);
+    if (tokenizerConfig != null) {
+      Files.writeString(dir.resolve("tokenizer_config.json"), tokenizerConfig);
+    }
+    return HfTokenizer.load(new Configuration(), new Path(dir.toAbsolutePath().toString()));
+  }
+
+  @Test
+  void byteLevelBpeAsLlama3(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws IOException {
+    // Llama 3: bos_token named, no add_bos_token key (its post-processor adds BOS): BOS first
+    try (HfTokenizer tok = byteLevel(tmp, "{\"bos_token\": \"<|begin_of_text|>\", \"eos_token\": null}")) {
+      assertArrayEquals(new int[] {12, 8, 9, 4, 0, 3, 2, 1}, tok.encode("hello hello hole"));
+      assertArrayEquals(new int[] {0, 10, 11}, tok.encodeNoSpecial("hé"));
+      assertEquals("hello hello hole", tok.decode(new int[] {12, 8, 9, 4, 0, 3, 2, 1}));
+      HfTokenizer.Stream stream = tok.stream(new int[] {12, 0});
+      assertEquals("", stream.next(10)); // the first byte of é alone is no character yet
+      assertEquals("é", stream.next(11));
+    }
+  }
+
+  @Test
+  void byteLevelBpeAsQwen2HasNoBos(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws IOException {
+    try (HfTokenizer tok = byteLevel(tmp, "{\"bos_token\": null, \"eos_token\": \"<|begin_of_text|>\"}")) {
+      assertArrayEquals(new int[] {8, 9}, tok.encode("hello hello"));
+    }
+  }
+
   private static int[] concat(int[] a, int[] b) {
     int[] c = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, c, a.length, b.length);
