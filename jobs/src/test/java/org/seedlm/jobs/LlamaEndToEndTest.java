@@ -46,6 +46,12 @@ class LlamaEndToEndTest {
     double meanKl = Double.parseDouble(kl.trim().split("\\s+")[3]);
     assertTrue(meanKl > 0 && meanKl < 1, kl); // 4-bit weights: a small, non-zero divergence
 
+    // verify --eval: the exactness check, then the same causal evaluation and gate for this run's model
+    String[] ve = CliRun.run("verify", "--run", run, "--eval", "--items", "12", "--generated", "2",
+        "--generated-tokens", "16", "--brown", brown, "--max-drop-accuracy", "100", "--master", "local[2]");
+    assertEquals("0", ve[0], ve[1] + ve[2]);
+    assertTrue(ve[1].contains("[verify] OK") && ve[1].contains(kl) && ve[1].contains("PASS"), ve[1]);
+
     // the same evaluation with a KL limit below what it measured: exit 4, naming the KL
     String[] g = CliRun.run("eval", "--model", STORIES.toString(), "--packed", run, "--items", "12",
         "--generated", "2", "--generated-tokens", "16", "--brown", brown, "--max-drop-accuracy", "100",
