@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
     description = "Generate text from a Llama-family checkpoint (or its packed model): the prompt, then each new "
         + "token as it is produced. Greedy by default (--temperature 0); sampled with --temperature, --top-p and "
-        + "--seed.")
+        + "--seed. With --packed, SeedLM weights stay packed in memory and are multiplied by the fused decode "
+        + "kernel.")
 final class Generate implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "Model directory (config.json, safetensors, "
       + "tokenizer.json; file:, hdfs:, s3a:)")
@@ -60,8 +61,9 @@ final class Generate implements Callable<Integer> {
     PrintStream out = System.out;
     try (HfTokenizer tok = HfTokenizer.load(conf, dir);
         LlamaWeights w = packed == null ? LlamaWeights.checkpoint(conf, dir)
-            : LlamaWeights.packed(conf, dir, Eval.packedDir(new Path(packed), conf));
+            : LlamaWeights.packed(conf, dir, Eval.packedDir(new Path(packed), conf), true);
         LlamaGenerator g = LlamaGenerator.open(w, Runtime.getRuntime().maxMemory() / 2)) {
+      long t0 = System.nanoTime();
       int[] ids = tok.encode(prompt);
       HfTokenizer.Stream text = tok.stream(ids);
       out.print(tok.decode(ids));
@@ -72,7 +74,12 @@ final class Generate implements Callable<Integer> {
             out.flush();
           });
       out.println();
-      System.err.printf("[generate] %d prompt tokens, %d new tokens%n", ids.length, gen.get(0).length);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      System.err.printf(java.util.Locale.ROOT, "[generate] %d prompt tokens, %d new tokens in %.2f s; weights held in"
+          + " memory: %s%n", ids.length, gen.get(0).length, seconds, g.resident()
+          ? String.format(java.util.Locale.ROOT, "%,d bytes%s", g.residentBytes(), packed == null ? ""
+              : " (SeedLM projections packed, multiplied by the fused decode kernel)")
+          : "none (read again at each step: the model is larger than half the heap)");
     }
     return Cli.OK;
   }

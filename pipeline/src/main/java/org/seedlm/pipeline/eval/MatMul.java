@@ -1,6 +1,7 @@
 package org.seedlm.pipeline.eval;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -8,9 +9,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * {@code y = x · Wᵀ + b} for row-major {@code x [rows, in]} and {@code W [out, in]} (the PyTorch layout),
- * with the Vector API: 4×4 register tiles of FMA dot products, split over output rows across the
- * fork/join pool. Each output element is summed by one thread in a fixed order, so results are
- * deterministic whatever the thread count.
+ * with the Vector API: 2×4 (or 4×4) register tiles of FMA dot products, split over output rows across the
+ * fork/join pool. Every output element follows one rule, whatever tile or thread computes it: lane-wise
+ * FMAs over the first {@code in - in % L} inputs in ascending chunks of L, {@code reduceLanes(ADD)}, plus the
+ * scalar sum (from 0, ascending) of the remaining inputs, plus the bias. So results are deterministic
+ * whatever the thread count, and a kernel that feeds the same weights through {@link #rows} (a fused
+ * decoder) gets the same bits as decoding the whole matrix first. Called from inside a fork/join pool,
+ * the work runs in that pool (a benchmark picks its thread count so); otherwise in one of all cores.
  */
 public final class MatMul {
   private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -35,10 +40,34 @@ public final class MatMul {
       throw new IllegalArgumentException("matmul shapes");
     }
     long work = (long) rows * in * out;
-    if (work < (1 << 18) || POOL.getParallelism() <= 1) {
-      range(x, rows, in, w, bias, y, out, 0, out);
+    if (work < (1 << 18) || pool().getParallelism() <= 1) {
+      range(x, rows, in, w, 0, bias, y, out, 0, out);
     } else {
-      POOL.invoke(new Task(x, rows, in, w, bias, y, out, 0, out));
+      invoke(new Task(x, rows, in, w, bias, y, out, 0, out));
+    }
+  }
+
+  /**
+   * Output columns {@code [lo, hi)} of {@code y = x · Wᵀ + b} for all rows, with only those rows of W given:
+   * row {@code o} of W at {@code wRows[wOff + (o - lo) * in ..]}. Same bits as {@link #linear} on the whole W.
+   */
+  public static void rows(float[] x, int rows, int in, float[] wRows, int wOff, int lo, int hi, float[] bias,
+      float[] y, int out) {
+    range(x, rows, in, wRows, wOff - lo * in, bias, y, out, lo, hi);
+  }
+
+  /** The pool the calling thread's work runs in: its own when it is a fork/join worker, else all cores. */
+  public static ForkJoinPool pool() {
+    ForkJoinPool p = ForkJoinTask.getPool();
+    return p != null ? p : POOL;
+  }
+
+  /** Runs {@code task} in {@link #pool()}. */
+  public static void invoke(ForkJoinTask<?> task) {
+    if (ForkJoinTask.inForkJoinPool()) {
+      task.invoke();
+    } else {
+      POOL.invoke(task);
     }
   }
 
@@ -68,7 +97,7 @@ public final class MatMul {
     @Override
     protected void compute() {
       if (hi - lo <= CHUNK) {
-        range(x, rows, in, w, bias, y, out, lo, hi);
+        range(x, rows, in, w, 0, bias, y, out, lo, hi);
       } else {
         int mid = (lo + (hi - lo) / 2) & ~3;
         if (mid <= lo) {
@@ -79,32 +108,37 @@ public final class MatMul {
     }
   }
 
-  /** Output columns [lo, hi) for all rows. */
-  static void range(float[] x, int rows, int in, float[] w, float[] bias, float[] y, int out, int lo, int hi) {
+  /** Output columns [lo, hi) for all rows; row o of W starts at {@code w[wBase + o * in]}. */
+  static void range(float[] x, int rows, int in, float[] w, int wBase, float[] bias, float[] y, int out, int lo,
+      int hi) {
     int vecEnd = in - in % L;
     int o = lo;
     for (; o + 4 <= hi; o += 4) {
       int r = 0;
       if (tile2) {
         for (; r + 2 <= rows; r += 2) {
-          tile2x4(x, r, in, w, o, vecEnd, y, out);
+          tile2x4(x, r, in, w, wBase + o * in, o, vecEnd, y, out);
         }
       } else {
         for (; r + 4 <= rows; r += 4) {
-          tile4x4(x, r, in, w, o, vecEnd, y, out);
+          tile4x4(x, r, in, w, wBase + o * in, o, vecEnd, y, out);
         }
       }
       for (; r < rows; r++) {
         for (int k = 0; k < 4; k++) {
-          y[r * out + o + k] = dot(x, r * in, w, (o + k) * in, in, vecEnd);
+          y[r * out + o + k] = dot(x, r * in, w, wBase + (o + k) * in, in, vecEnd);
         }
       }
     }
     for (; o < hi; o++) {
       for (int r = 0; r < rows; r++) {
-        y[r * out + o] = dot(x, r * in, w, o * in, in, vecEnd);
+        y[r * out + o] = dot(x, r * in, w, wBase + o * in, in, vecEnd);
       }
     }
+    addBias(bias, y, rows, out, lo, hi);
+  }
+
+  private static void addBias(float[] bias, float[] y, int rows, int out, int lo, int hi) {
     if (bias != null) {
       for (int r = 0; r < rows; r++) {
         int base = r * out;
@@ -115,6 +149,7 @@ public final class MatMul {
     }
   }
 
+  /** One output element, by the class's rule: lane-wise FMAs, reduceLanes, plus the scalar tail summed from 0. */
   private static float dot(float[] a, int ao, float[] b, int bo, int n, int vecEnd) {
     FloatVector acc = FloatVector.zero(S);
     int i = 0;
@@ -122,18 +157,19 @@ public final class MatMul {
       acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
     }
     float s = acc.reduceLanes(VectorOperators.ADD);
+    float t = 0f;
     for (; i < n; i++) {
-      s += a[ao + i] * b[bo + i];
+      t += a[ao + i] * b[bo + i];
     }
-    return s;
+    return s + t;
   }
 
-  private static void tile4x4(float[] x, int r, int in, float[] w, int o, int vecEnd, float[] y, int out) {
+  private static void tile4x4(float[] x, int r, int in, float[] w, int w0, int o, int vecEnd, float[] y,
+      int out) {
     int x0 = r * in;
     int x1 = x0 + in;
     int x2 = x1 + in;
     int x3 = x2 + in;
-    int w0 = o * in;
     int w1 = w0 + in;
     int w2 = w1 + in;
     int w3 = w2 + in;
@@ -197,10 +233,10 @@ public final class MatMul {
     }
   }
 
-  private static void tile2x4(float[] x, int r, int in, float[] w, int o, int vecEnd, float[] y, int out) {
+  private static void tile2x4(float[] x, int r, int in, float[] w, int w0, int o, int vecEnd, float[] y,
+      int out) {
     int x0 = r * in;
     int x1 = x0 + in;
-    int w0 = o * in;
     int w1 = w0 + in;
     int w2 = w1 + in;
     int w3 = w2 + in;

@@ -1,6 +1,10 @@
 package org.seedlm.pipeline.eval.llama;
 
 import java.io.IOException;
+import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.SeedLmParams;
+import org.seedlm.pipeline.decode.SeedLmLinear;
+import org.seedlm.pipeline.eval.Linear;
 import org.seedlm.pipeline.pack.PackedModel;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 
@@ -13,13 +17,36 @@ final class CheckpointWeights implements LlamaWeights {
   private final LlamaConfig config;
   private final Checkpoint original;
   private final PackedModel packed; // null for the original model
+  private final boolean fused; // SeedLM projections stay packed (SeedLmLinear)
   private String decodedName; // the quantized tensor last decoded by readRows, and its values
   private float[] decoded;
 
-  CheckpointWeights(LlamaConfig config, Checkpoint original, PackedModel packed) {
+  CheckpointWeights(LlamaConfig config, Checkpoint original, PackedModel packed, boolean fused) {
     this.config = config;
     this.original = original;
     this.packed = packed;
+    this.fused = fused;
+  }
+
+  /** The SeedLM params of {@code name} when it stays packed in memory, else null. */
+  private SeedLmParams fusedParams(String name) throws IOException {
+    if (!fused || packed == null || !packed.quantized().containsKey(name)) {
+      return null;
+    }
+    return packed.codec(name) instanceof SeedLmCodec s ? s.seedLmParams() : null;
+  }
+
+  @Override
+  public Linear linear(String name, int out, int in, float[] bias) throws IOException {
+    SeedLmParams p = fusedParams(name);
+    return p == null ? LlamaWeights.super.linear(name, out, in, bias)
+        : new SeedLmLinear(p, packed.packedBytes(name), out, in, bias);
+  }
+
+  @Override
+  public long residentBytes(String name) throws IOException {
+    return fusedParams(name) == null ? LlamaWeights.super.residentBytes(name)
+        : packed.quantized().get(name).packedBytes();
   }
 
   @Override

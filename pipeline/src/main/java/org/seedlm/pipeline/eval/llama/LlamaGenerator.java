@@ -30,7 +30,10 @@ public final class LlamaGenerator implements AutoCloseable {
   /** Holds the model's layers in memory when they fit in maxResidentBytes, else streams them per step. */
   public static LlamaGenerator open(LlamaWeights weights, long maxResidentBytes) throws IOException {
     LlamaConfig c = weights.config();
-    long total = LlamaLayer.bytes(c) * c.numLayers() + LlamaHead.bytes(c);
+    long total = LlamaHead.bytes(c);
+    for (int i = 0; i < c.numLayers(); i++) {
+      total += LlamaLayer.residentBytes(weights, i);
+    }
     if (total > maxResidentBytes) {
       return new LlamaGenerator(weights, null, null);
     }
@@ -39,6 +42,18 @@ public final class LlamaGenerator implements AutoCloseable {
       layers[i] = LlamaLayer.load(weights, i);
     }
     return new LlamaGenerator(weights, layers, LlamaHead.load(weights));
+  }
+
+  /** Bytes of weights held in memory (0 when the layers are read again at each step). */
+  public long residentBytes() {
+    if (resident == null) {
+      return 0;
+    }
+    long total = LlamaHead.bytes(config);
+    for (LlamaLayer l : resident) {
+      total += l.residentBytes();
+    }
+    return total;
   }
 
   /** Whether the layers are held in memory (else they are read again at each step). */

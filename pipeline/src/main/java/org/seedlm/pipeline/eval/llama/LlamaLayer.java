@@ -2,7 +2,7 @@ package org.seedlm.pipeline.eval.llama;
 
 import java.io.IOException;
 import java.util.Arrays;
-import org.seedlm.pipeline.eval.MatMul;
+import org.seedlm.pipeline.eval.Linear;
 import org.seedlm.pipeline.safetensors.CheckpointException;
 
 /**
@@ -11,11 +11,14 @@ import org.seedlm.pipeline.safetensors.CheckpointException;
  * Float32 throughout. The layer-streaming evaluator and the generator both run this one forward.
  */
 final class LlamaLayer {
-  final float[] ln1, q, qb, k, kb, v, vb, o, ob, ln2, gate, gateB, up, upB, down, downB;
+  final float[] ln1, ln2;
+  final Linear q, k, v, o, gate, up, down;
 
-  private LlamaLayer(float[][] t) {
-    ln1 = t[0]; q = t[1]; qb = t[2]; k = t[3]; kb = t[4]; v = t[5]; vb = t[6]; o = t[7]; ob = t[8];
-    ln2 = t[9]; gate = t[10]; gateB = t[11]; up = t[12]; upB = t[13]; down = t[14]; downB = t[15];
+  private LlamaLayer(float[] ln1, Linear[] attn, float[] ln2, Linear[] mlp) {
+    this.ln1 = ln1;
+    this.ln2 = ln2;
+    q = attn[0]; k = attn[1]; v = attn[2]; o = attn[3];
+    gate = mlp[0]; up = mlp[1]; down = mlp[2];
   }
 
   /** Keys and values of the positions seen so far, for one layer of one sequence. */
@@ -34,37 +37,46 @@ final class LlamaLayer {
     }
   }
 
-  /** Loads layer {@code i}, checking every tensor's shape against the config. */
-  static LlamaLayer load(LlamaWeights w, int i) throws IOException {
-    LlamaConfig c = w.config();
+  /** The names and {@code [out, in]} shapes of layer {@code i}'s seven projections (q, k, v, o, gate, up, down). */
+  static String[] projections(LlamaConfig c, int i) {
+    String a = "model.layers." + i + ".self_attn.";
+    String m = "model.layers." + i + ".mlp.";
+    return new String[] {a + "q_proj", a + "k_proj", a + "v_proj", a + "o_proj", m + "gate_proj", m + "up_proj",
+        m + "down_proj"};
+  }
+
+  private static int[][] projectionShapes(LlamaConfig c) {
     int h = c.hiddenSize();
     int qd = c.numHeads() * c.headDim();
     int kvd = c.numKvHeads() * c.headDim();
     int f = c.intermediateSize();
+    return new int[][] {{qd, h}, {kvd, h}, {kvd, h}, {h, qd}, {f, h}, {f, h}, {h, f}};
+  }
+
+  /** Loads layer {@code i}, checking every tensor's shape against the config. */
+  static LlamaLayer load(LlamaWeights w, int i) throws IOException {
+    LlamaConfig c = w.config();
+    int h = c.hiddenSize();
     String p = "model.layers." + i + ".";
-    String a = p + "self_attn.";
-    String m = p + "mlp.";
-    boolean attnBias = w.shape(a + "q_proj.bias") != null;
-    if (Boolean.TRUE.equals(c.attentionBias()) && !attnBias) {
-      throw new CheckpointException("tensor '" + a + "q_proj.bias' is missing, but config.json sets"
+    String[] names = projections(c, i);
+    int[][] shapes = projectionShapes(c);
+    if (Boolean.TRUE.equals(c.attentionBias()) && w.shape(names[0] + ".bias") == null) {
+      throw new CheckpointException("tensor '" + names[0] + ".bias' is missing, but config.json sets"
           + " attention_bias true (the checkpoint and config.json do not match)");
     }
-    float[][] t = {
-        need(w, p + "input_layernorm.weight", h),
-        need(w, a + "q_proj.weight", qd, h), opt(w, a + "q_proj.bias", qd),
-        need(w, a + "k_proj.weight", kvd, h), opt(w, a + "k_proj.bias", kvd),
-        need(w, a + "v_proj.weight", kvd, h), opt(w, a + "v_proj.bias", kvd),
-        need(w, a + "o_proj.weight", h, qd), opt(w, a + "o_proj.bias", h),
-        need(w, p + "post_attention_layernorm.weight", h),
-        need(w, m + "gate_proj.weight", f, h), opt(w, m + "gate_proj.bias", f),
-        need(w, m + "up_proj.weight", f, h), opt(w, m + "up_proj.bias", f),
-        need(w, m + "down_proj.weight", h, f), opt(w, m + "down_proj.bias", h),
-    };
-    if (c.mlpBias() && t[11] == null) {
-      throw new CheckpointException("tensor '" + m + "gate_proj.bias' is missing, but config.json sets"
+    if (c.mlpBias() && w.shape(names[4] + ".bias") == null) {
+      throw new CheckpointException("tensor '" + names[4] + ".bias' is missing, but config.json sets"
           + " mlp_bias true (the checkpoint and config.json do not match)");
     }
-    return new LlamaLayer(t);
+    Linear[] lin = new Linear[names.length];
+    for (int j = 0; j < names.length; j++) {
+      int out = shapes[j][0];
+      int in = shapes[j][1];
+      check(w, names[j] + ".weight", out, in);
+      lin[j] = w.linear(names[j] + ".weight", out, in, opt(w, names[j] + ".bias", out));
+    }
+    return new LlamaLayer(need(w, p + "input_layernorm.weight", h), java.util.Arrays.copyOfRange(lin, 0, 4),
+        need(w, p + "post_attention_layernorm.weight", h), java.util.Arrays.copyOfRange(lin, 4, 7));
   }
 
   /** Bytes of F32 weights of one layer, from the config. */
@@ -75,7 +87,26 @@ final class LlamaLayer {
     return 4 * (2 * h + 2 * h * qd + 2 * h * kvd + 3 * h * c.intermediateSize());
   }
 
-  static float[] need(LlamaWeights w, String name, long... shape) throws IOException {
+  /** Bytes layer {@code i} holds in memory once loaded from {@code w} (its projections as {@code w} holds them). */
+  static long residentBytes(LlamaWeights w, int i) throws IOException {
+    LlamaConfig c = w.config();
+    long total = 8L * c.hiddenSize(); // the two norms
+    for (String name : projections(c, i)) {
+      total += w.residentBytes(name + ".weight");
+    }
+    return total;
+  }
+
+  /** Bytes this layer holds. */
+  long residentBytes() {
+    long total = 4L * (ln1.length + ln2.length);
+    for (Linear l : new Linear[] {q, k, v, o, gate, up, down}) {
+      total += l.residentBytes();
+    }
+    return total;
+  }
+
+  private static void check(LlamaWeights w, String name, long... shape) throws IOException {
     long[] s = w.shape(name);
     if (s == null) {
       throw new CheckpointException("tensor '" + name + "' is missing (not a complete "
@@ -85,6 +116,10 @@ final class LlamaLayer {
       throw new CheckpointException("tensor '" + name + "' has shape " + Arrays.toString(s)
           + ", config.json implies " + Arrays.toString(shape));
     }
+  }
+
+  static float[] need(LlamaWeights w, String name, long... shape) throws IOException {
+    check(w, name, shape);
     return w.read(name);
   }
 
@@ -108,9 +143,9 @@ final class LlamaLayer {
       throw new IllegalStateException("KV cache holds " + kv.length + " positions, expected " + pos0);
     }
     float[] xn = rmsNorm(x, t, h, ln1, (float) c.rmsNormEps());
-    float[] qs = MatMul.linear(xn, t, h, q, qd, qb);
-    float[] ks = MatMul.linear(xn, t, h, k, kvd, kb);
-    float[] vs = MatMul.linear(xn, t, h, v, kvd, vb);
+    float[] qs = q.apply(xn, t);
+    float[] ks = k.apply(xn, t);
+    float[] vs = v.apply(xn, t);
     rope(qs, t, nh, hd, pos0, invFreq);
     rope(ks, t, nkv, hd, pos0, invFreq);
     System.arraycopy(ks, 0, kv.keys, pos0 * kvd, t * kvd);
@@ -153,17 +188,17 @@ final class LlamaLayer {
         }
       }
     }
-    add(x, MatMul.linear(att, t, qd, o, h, ob));
+    add(x, o.apply(att, t));
 
     int f = c.intermediateSize();
     xn = rmsNorm(x, t, h, ln2, (float) c.rmsNormEps());
-    float[] g = MatMul.linear(xn, t, h, gate, f, gateB);
-    float[] u = MatMul.linear(xn, t, h, up, f, upB);
+    float[] g = gate.apply(xn, t);
+    float[] u = up.apply(xn, t);
     for (int i = 0; i < g.length; i++) {
       float gi = g[i];
       g[i] = gi / (1f + (float) Math.exp(-gi)) * u[i];
     }
-    add(x, MatMul.linear(g, t, f, down, h, downB));
+    add(x, down.apply(g, t));
   }
 
   /** RMSNorm of each row: {@code x / sqrt(mean(x²) + eps) * w}. */

@@ -443,15 +443,15 @@ class LlamaForwardTest {
     }
   }
 
-  /** Quantizes two tensors into a packed model by hand (FORMAT.md) and evaluates it against the original. */
-  @Test
-  void packedModelDecodesQuantizedTensorsAndKeepsTheRest() throws IOException {
-    Spec s = new Spec("llama", 32, 40, 2, 4, 2, null, 64, false, false, false, false, null, null, false, 1, 6);
-    Model m = generate(s);
-    java.nio.file.Path dir = tmp.resolve("orig");
+  /** Writes model m to DIR/orig and a packed model (FORMAT.md, by hand) of it to DIR/packed with {@code quantized}
+   *  encoded by {@code codecName}. */
+  private void writePacked(Model m, java.nio.file.Path dir, java.nio.file.Path packedDir, String codecName,
+      List<String> quantized) throws IOException {
     write(m, dir, false, 1, conf);
-    BlockCodec codec = Codecs.parse("rtn-sym-b4-g128");
-    List<String> quantized = List.of("model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight");
+    BlockCodec codec = Codecs.parse(codecName);
+    if (codec instanceof org.seedlm.pipeline.codec.SeedLmCodec seedLm) { // the fast search: the same codes, sooner
+      codec = new org.seedlm.pipeline.kernel.FastSeedLmCodec(seedLm.seedLmParams());
+    }
     SafetensorsWriter pw = new SafetensorsWriter().metadata(PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME)
         .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.VERSION));
     for (Map.Entry<String, float[]> e : m.tensors().entrySet()) {
@@ -468,9 +468,19 @@ class LlamaForwardTest {
       pw.metadata(PackedFormat.KEY_TENSOR_PREFIX + e.getKey(), meta.toJson());
       pw.add(e.getKey() + PackedFormat.PACKED_SUFFIX, DType.U8, new long[] {enc.length}, enc);
     }
-    java.nio.file.Path packedDir = tmp.resolve("packed");
     Files.createDirectories(packedDir);
     pw.write(new Path(packedDir.resolve("model.safetensors").toString()), conf);
+  }
+
+  /** Quantizes two tensors into a packed model by hand (FORMAT.md) and evaluates it against the original. */
+  @Test
+  void packedModelDecodesQuantizedTensorsAndKeepsTheRest() throws IOException {
+    Spec s = new Spec("llama", 32, 40, 2, 4, 2, null, 64, false, false, false, false, null, null, false, 1, 6);
+    Model m = generate(s);
+    java.nio.file.Path dir = tmp.resolve("orig");
+    java.nio.file.Path packedDir = tmp.resolve("packed");
+    List<String> quantized = List.of("model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.down_proj.weight");
+    writePacked(m, dir, packedDir, "rtn-sym-b4-g128", quantized);
 
     Map<String, float[]> decoded = new TreeMap<>(m.tensors());
     try (PackedModel pm = PackedModel.open(new Path(packedDir.toString()), conf)) {
@@ -491,6 +501,50 @@ class LlamaForwardTest {
         assertClose(reference(m, SEQS.get(item)), lo, "original " + item);
         assertClose(reference(dm, SEQS.get(item)), lc, "compressed " + item);
       }, null);
+    }
+  }
+
+  /**
+   * SeedLM projections kept packed in memory (the fused decode x matmul kernel) give the same logits, bit for
+   * bit, and the same greedy tokens as the same packed model decoded to floats, holding fewer bytes.
+   */
+  @Test
+  void fusedSeedLmProjectionsGiveTheBitsOfTheDecodedModel() throws IOException {
+    Spec s = new Spec("llama", 32, 40, 2, 4, 2, null, 64, false, false, false, false, null, null, false, 1, 9);
+    Model m = generate(s);
+    java.nio.file.Path dir = tmp.resolve("orig-fused");
+    java.nio.file.Path packedDir = tmp.resolve("packed-fused");
+    List<String> quantized = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      for (String n : LlamaLayer.projections(LlamaConfig.parse("test", JSON.valueToTree(m.config())), i)) {
+        quantized.add(n + ".weight");
+      }
+    }
+    writePacked(m, dir, packedDir, "seedlm-4bit", quantized);
+    Path d = new Path(dir.toString());
+    Path pd = new Path(packedDir.toString());
+    try (LlamaWeights decoded = LlamaWeights.packed(conf, d, pd, false);
+        LlamaWeights fused = LlamaWeights.packed(conf, d, pd, true)) {
+      List<float[][]> a = new ArrayList<>();
+      LayerStreamingForward.run(decoded, null, SEQS, (item, lo, lc) -> a.add(lo), null);
+      LayerStreamingForward.run(fused, null, SEQS, (item, lo, lc) -> {
+        for (int pos = 0; pos < lo.length; pos++) {
+          assertArrayEquals(a.get(item)[pos], lo[pos], "sequence " + item + " position " + pos);
+        }
+      }, null);
+      LlamaGenerator gd = LlamaGenerator.open(decoded, Long.MAX_VALUE);
+      LlamaGenerator gf = LlamaGenerator.open(fused, Long.MAX_VALUE);
+      List<int[]> prompts = List.of(SEQS.get(0));
+      assertArrayEquals(gd.generate(prompts, 12, new Sampler(0, 1, 1), null).get(0),
+          gf.generate(prompts, 12, new Sampler(0, 1, 1), null).get(0));
+      // 14 projections of 512 to 1280 weights: 4 bits instead of 32 each
+      assertTrue(gf.residentBytes() < gd.residentBytes(), gf.residentBytes() + " vs " + gd.residentBytes());
+      long projections = 0;
+      for (String q : quantized) {
+        projections += decoded.residentBytes(q) - fused.residentBytes(q);
+        assertEquals(decoded.residentBytes(q), 8 * fused.residentBytes(q), q);
+      }
+      assertEquals(projections, gd.residentBytes() - gf.residentBytes());
     }
   }
 
