@@ -1,8 +1,7 @@
 package org.seedlm.pipeline.decode;
 
-import java.util.concurrent.RecursiveAction;
 import org.seedlm.pipeline.codec.SeedLmParams;
-import org.seedlm.pipeline.eval.Linear;
+import org.seedlm.pipeline.eval.CompactLinear;
 import org.seedlm.pipeline.eval.MatMul;
 
 /**
@@ -10,8 +9,8 @@ import org.seedlm.pipeline.eval.MatMul;
  * in memory (K + 4 + 4P bits per C weights, 4.0 or 3.0 bits per weight instead of 32), and is never
  * materialized whole.
  *
- * <p>The fused kernel ({@link #apply}): output rows go in tasks over the fork/join pool of {@link MatMul};
- * a task decodes the blocks covering its few rows of W ({@link SeedLmDecoder#decode}: the U(s) columns
+ * <p>The fused kernel ({@link #apply}, {@link CompactLinear}): output rows go in tasks over the fork/join pool
+ * of {@link MatMul}; a task decodes the blocks covering its few rows of W ({@link SeedLmDecoder#decode}: the U(s) columns
  * regenerated from the per-config LFSR cycle table, combined with the coefficients, bit for bit the canonical
  * decode) into a buffer that stays in the L1/L2 cache, then multiplies every input row by them with
  * {@link MatMul#rows}. Matrix-vector (generation) and matrix-matrix (prompt, evaluation) alike: each block is
@@ -29,109 +28,44 @@ import org.seedlm.pipeline.eval.MatMul;
  * straddle two rows when {@code in} is not a multiple of C, and the last block is zero-padded: rows are
  * decoded from the first block that touches them, and the padding is never read.
  */
-public final class SeedLmLinear implements Linear {
-  /** Weights decoded per task, at most (16,384 floats: 64 KiB), rounded to whole rows (4 at least). */
-  private static final int TASK_WEIGHTS = 1 << 14;
-
+public final class SeedLmLinear extends CompactLinear {
   private final SeedLmDecoder decoder;
   private final byte[] packed;
-  private final int out;
-  private final int in;
-  private final float[] bias;
   private final int c;
-  private final int rowsPerTask;
 
   /**
    * @param packed the tensor's packed blocks, {@code ceil(out * in / C)} of them
    * @param bias optional {@code [out]}
    */
   public SeedLmLinear(SeedLmParams params, byte[] packed, int out, int in, float[] bias) {
+    super(out, in, bias);
     this.decoder = SeedLmDecoder.of(params);
     this.c = params.c();
     long blocks = ((long) out * in + c - 1) / c;
-    if (packed.length < (blocks * params.bitsPerBlock() + 7) / 8 || (bias != null && bias.length != out)) {
+    if (packed.length < (blocks * params.bitsPerBlock() + 7) / 8) {
       throw new IllegalArgumentException("SeedLM linear [" + out + ", " + in + "]: " + packed.length
           + " packed bytes for " + blocks + " blocks of " + params.bitsPerBlock() + " bits");
     }
     this.packed = packed;
-    this.out = out;
-    this.in = in;
-    this.bias = bias;
-    this.rowsPerTask = Math.max(4, TASK_WEIGHTS / Math.max(1, in) & ~3);
   }
 
   @Override
-  public int in() {
-    return in;
+  protected long weightBytes() {
+    return packed.length;
   }
 
   @Override
-  public int out() {
-    return out;
+  protected int bufferFloats(int rows) {
+    return (rows * in / c + 2) * c;
   }
 
+  /** Decodes the blocks from the one holding weight (lo, 0) to the one holding (hi - 1, in - 1). */
   @Override
-  public long residentBytes() {
-    return packed.length + (bias == null ? 0 : 4L * bias.length);
-  }
-
-  @Override
-  public void apply(float[] x, int rows, float[] y) {
-    if (x.length < rows * in || y.length < rows * out) {
-      throw new IllegalArgumentException("SeedLM linear [" + out + ", " + in + "]: x or y too short for " + rows
-          + " rows");
-    }
-    if (out <= rowsPerTask || MatMul.pool().getParallelism() <= 1) {
-      rows(x, rows, y, 0, out);
-    } else {
-      MatMul.invoke(new Task(x, rows, y, 0, out));
-    }
-  }
-
-  /** Output columns [lo, hi): decode W's rows lo..hi-1, multiply. */
-  private void rows(float[] x, int rows, float[] y, int lo, int hi) {
-    float[] buf = null;
-    for (int r0 = lo; r0 < hi; r0 += rowsPerTask) {
-      int r1 = Math.min(hi, r0 + rowsPerTask);
-      long first = (long) r0 * in / c; // the block holding weight (r0, 0)
-      long end = ((long) r1 * in + c - 1) / c; // one past the block holding weight (r1 - 1, in - 1)
-      int n = Math.toIntExact(end - first);
-      if (buf == null || buf.length < n * c) {
-        buf = new float[n * c];
-      }
-      decoder.decode(packed, first, n, buf, 0);
-      int off = Math.toIntExact((long) r0 * in - first * c);
-      MatMul.rows(x, rows, in, buf, off, r0, r1, bias, y, out);
-    }
-  }
-
-  private final class Task extends RecursiveAction {
-    final float[] x;
-    final float[] y;
-    final int rows;
-    final int lo;
-    final int hi;
-
-    Task(float[] x, int rows, float[] y, int lo, int hi) {
-      this.x = x;
-      this.rows = rows;
-      this.y = y;
-      this.lo = lo;
-      this.hi = hi;
-    }
-
-    @Override
-    protected void compute() {
-      if (hi - lo <= rowsPerTask) {
-        rows(x, rows, y, lo, hi);
-      } else {
-        int mid = lo + (hi - lo) / 2 / rowsPerTask * rowsPerTask;
-        if (mid <= lo) {
-          mid = lo + rowsPerTask;
-        }
-        invokeAll(new Task(x, rows, y, lo, mid), new Task(x, rows, y, mid, hi));
-      }
-    }
+  protected int rowsToFloats(int lo, int hi, float[] buf) {
+    long first = (long) lo * in / c;
+    long end = ((long) hi * in + c - 1) / c;
+    decoder.decode(packed, first, Math.toIntExact(end - first), buf, 0);
+    return Math.toIntExact((long) lo * in - first * c);
   }
 
   /**

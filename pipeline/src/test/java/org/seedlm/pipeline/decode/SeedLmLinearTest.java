@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
-import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
+import org.seedlm.pipeline.eval.Bf16Linear;
 import org.seedlm.pipeline.eval.MatMul;
+import org.seedlm.pipeline.eval.llama.PackedInferenceBenchmark;
 
 /**
  * The fused decode x matmul kernel against decode-then-multiply (bit for bit) and against its scalar twin
@@ -18,21 +19,8 @@ import org.seedlm.pipeline.eval.MatMul;
 class SeedLmLinearTest {
   static final double U = 0x1p-24;
 
-  /** Valid random codes: seeds in [1, 2^K - 1], every e and q. */
   static byte[] randomPacked(SeedLmParams params, long blocks, long seed) {
-    SeedLmCodec codec = new SeedLmCodec(params);
-    Random r = new Random(seed);
-    byte[] packed = new byte[Math.toIntExact((blocks * params.bitsPerBlock() + 7) / 8)];
-    int[] q = new int[params.p()];
-    for (long b = 0; b < blocks; b++) {
-      for (int j = 0; j < q.length; j++) {
-        q[j] = r.nextInt(16) - 8;
-      }
-      // exponents of trained weights are small: mostly e in [-8, -3], some larger
-      int e = r.nextInt(10) == 0 ? r.nextInt(16) - 8 : -8 + r.nextInt(6);
-      codec.writeBlock(packed, b * params.bitsPerBlock(), 1 + r.nextInt((1 << params.k()) - 1), e, q);
-    }
-    return packed;
+    return PackedInferenceBenchmark.randomCodes(params, blocks, seed);
   }
 
   static float[] random(int n, long seed) {
@@ -90,6 +78,37 @@ class SeedLmLinearTest {
     }
     one.shutdown();
     assertTrue(checked > 10_000, "elements checked: " + checked);
+  }
+
+  @Test
+  void bf16LinearIsMatMulOnTheWidenedWeightsAndRoundsToNearestEven() {
+    // hand-picked roundings (bits of float32 -> bfloat16): exact, below half, half to even (down, up), above half,
+    // NaN stays NaN, the largest float rounds to infinity, a subnormal
+    int[][] cases = {{0x3F800000, 0x3F80}, {0x3F807FFF, 0x3F80}, {0x3F808000, 0x3F80}, {0x3F818000, 0x3F82},
+        {0x3F808001, 0x3F81}, {0x7FC00001, 0x7FC0}, {0x7F7FFFFF, 0x7F80}, {0x00018000, 0x0002}, {0xBF808001, 0xBF81}};
+    for (int[] k : cases) {
+      assertEquals(k[1], Bf16Linear.toBf16(Float.intBitsToFloat(k[0])) & 0xFFFF, Integer.toHexString(k[0]));
+    }
+    int out = 130;
+    int in = 257;
+    float[] f = random(out * in, 3);
+    short[] b = new short[f.length];
+    float[] widened = new float[f.length];
+    for (int i = 0; i < f.length; i++) {
+      b[i] = Bf16Linear.toBf16(f[i]);
+      widened[i] = Bf16Linear.toFloat(b[i]);
+    }
+    float[] bias = random(out, 4);
+    Bf16Linear l = new Bf16Linear(b, out, in, bias);
+    for (int rows : new int[] {1, 5}) {
+      float[] x = random(rows * in, 9 + rows);
+      float[] expected = MatMul.linear(x, rows, in, widened, out, bias);
+      float[] y = l.apply(x, rows);
+      for (int i = 0; i < y.length; i++) {
+        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(y[i]), "element " + i);
+      }
+    }
+    assertEquals(2L * out * in + 4L * out, l.residentBytes());
   }
 
   @Test

@@ -46,20 +46,8 @@ public final class StreamingBenchmark {
     int length = arg(args, 6, 64);
     int heads = Math.max(1, hidden / 64);
     int kvHeads = Math.max(1, heads / 4);
-    Map<String, Object> c = new LinkedHashMap<>();
-    c.put("architectures", List.of("LlamaForCausalLM"));
-    c.put("model_type", "llama");
-    c.put("hidden_size", hidden);
-    c.put("intermediate_size", inter);
-    c.put("num_hidden_layers", layers);
-    c.put("num_attention_heads", heads);
-    c.put("num_key_value_heads", kvHeads);
-    c.put("vocab_size", vocab);
-    c.put("max_position_embeddings", Math.max(length, 128));
-    c.put("rms_norm_eps", 1e-5);
-    c.put("rope_theta", 10000.0);
+    Map<String, Object> c = configJson(layers, hidden, inter, heads, kvHeads, vocab, Math.max(length, 128));
     c.put("tie_word_embeddings", true);
-    c.put("bos_token_id", 1);
     c.put("eos_token_id", 2);
     Configuration conf = new Configuration();
     Path modelDir = new Path(dir.toAbsolutePath().toString());
@@ -130,7 +118,27 @@ public final class StreamingBenchmark {
         peak >> 20, agree[0], agree[1]);
   }
 
-  private static int arg(String[] a, int i, int dflt) {
+  /** The config.json of a benchmark Llama (BOS 1, no EOS, untied head). */
+  static Map<String, Object> configJson(int layers, int hidden, int inter, int heads, int kvHeads, int vocab,
+      int maxPositions) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("architectures", List.of("LlamaForCausalLM"));
+    c.put("model_type", "llama");
+    c.put("hidden_size", hidden);
+    c.put("intermediate_size", inter);
+    c.put("num_hidden_layers", layers);
+    c.put("num_attention_heads", heads);
+    c.put("num_key_value_heads", kvHeads);
+    c.put("vocab_size", vocab);
+    c.put("max_position_embeddings", maxPositions);
+    c.put("rms_norm_eps", 1e-5);
+    c.put("rope_theta", 10000.0);
+    c.put("bos_token_id", 1);
+    c.put("eos_token_id", -1);
+    return c;
+  }
+
+  static int arg(String[] a, int i, int dflt) {
     return a.length > i ? Integer.parseInt(a[i]) : dflt;
   }
 
