@@ -81,6 +81,16 @@ class CliTest {
   }
 
   @Test
+  void projectNeedsExactlyOneModelOrShape() {
+    String[] r = run("project");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("give exactly one of --model DIR and --shape NAME"), r[1]);
+    r = run("project", "--shape", "llama-9-1t");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot project shape \"llama-9-1t\": expected one of"), r[1]);
+  }
+
+  @Test
   void badShardSizeIsRefused(@TempDir Path tmp) {
     String[] r = run("assemble", "--run", tmp.toString(), "--shard-size", "lots");
     assertEquals("2", r[0]);
