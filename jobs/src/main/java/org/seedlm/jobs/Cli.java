@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
     description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
     subcommands = {Cli.Quantize.class, Cli.Assemble.class, Cli.Errors.class, Cli.Status.class, Cli.Tensors.class,
         Eval.class, Verify.class, Generate.class,
-        Demo.class, Compare.class, Bench.class, Report.class, Project.class, CommandLine.HelpCommand.class})
+        Demo.class, Compare.class, Bench.class, Report.class, Project.class, Allocate.class, CommandLine.HelpCommand.class})
 public final class Cli implements Callable<Integer> {
 
   public static final int OK = 0;

@@ -86,6 +86,20 @@ class LlamaEndToEndTest {
       assertEquals(cells[5], r[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
           .orElseThrow().trim().split("\\s+")[5], row);
     }
+    // allocate over the two runs at 4.0 bits/weight: within the target, and no worse than seedlm-4bit alone
+    String runs = tmp.resolve("work/runs/stories260K-seedlm-4bit") + "," + tmp.resolve("work/runs/stories260K-rtn-sym-b4-g128");
+    String[] al = CliRun.run("allocate", "--runs", runs, "--target-bpw", "4.0");
+    assertEquals("0", al[0], al[1] + al[2]);
+    String[] alloc = al[1].lines().filter(l -> l.startsWith("allocated ")).findFirst().orElseThrow().trim()
+        .split("\\s+");
+    String[] single = al[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
+        .orElseThrow().trim().split("\\s+");
+    assertTrue(Double.parseDouble(alloc[1]) <= 4.0, al[1]);
+    assertTrue(Double.parseDouble(alloc[5]) <= Double.parseDouble(single[5]), al[1]);
+    String[] none = CliRun.run("allocate", "--runs", runs, "--target-bpw", "3.5");
+    assertEquals("2", none[0], none[1] + none[2]);
+    assertTrue(none[2].contains("the smallest reachable size is"), none[2]);
+
     // the same report with a KL limit no 4-bit codec meets here: exit 4, naming both codecs
     String[] f = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
         "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100",

@@ -1,0 +1,77 @@
+package org.seedlm.jobs;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.seedlm.pipeline.BadInputException;
+import org.seedlm.pipeline.alloc.BitAllocator;
+import org.seedlm.pipeline.alloc.TensorCosts;
+import org.seedlm.pipeline.run.RunDirectory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code seedlm allocate}: one codec per tensor at a target size, from the errors finished runs measured. */
+@Command(name = "allocate", mixinStandardHelpOptions = true,
+    description = {"Choose one codec per tensor from finished runs of one model (one run per codec) so that the "
+        + "bits per weight of the quantized tensors are at most the target and the total squared weight error "
+        + "(from the runs' own measurements, data-free) is smallest: an exact dynamic program over the sizes.",
+        "Prints the choice per tensor, the predicted error, and each single codec for comparison."})
+final class Allocate implements Callable<Integer> {
+  @Option(names = "--runs", split = ",", required = true, description = "Finished runs of the same model, "
+      + "comma-separated (e.g. work/runs/bert-seedlm-3bit,work/runs/bert-seedlm-4bit)")
+  List<String> runs = new ArrayList<>();
+
+  @Option(names = "--target-bpw", description = "Largest bits per weight of the quantized tensors (codes, scales and"
+      + " seeds as stored)")
+  Double targetBpw;
+
+  @Option(names = "--target-bytes", description = "Largest bytes of the quantized tensors, instead of --target-bpw")
+  Long targetBytes;
+
+  @Mixin
+  Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    if ((targetBpw == null) == (targetBytes == null)) {
+      throw new BadInputException("Cannot allocate: give exactly one of --target-bpw and --target-bytes");
+    }
+    if ((targetBpw != null && !(targetBpw > 0)) || (targetBytes != null && targetBytes <= 0)) {
+      throw new BadInputException("Cannot allocate: the target must be > 0");
+    }
+    Configuration conf = hadoop.hadoopConf();
+    List<TensorCosts> measured = new ArrayList<>();
+    for (String r : runs) {
+      measured.add(TensorCosts.of(RunDirectory.at(r, conf)));
+    }
+    List<BitAllocator.Item> items = TensorCosts.items(measured);
+    long weights = items.stream().mapToLong(BitAllocator.Item::weights).sum();
+    double norm = measured.get(0).tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqNorm).sum();
+    long maxBits = targetBytes != null ? 8 * targetBytes : (long) Math.floor(targetBpw * weights);
+    BitAllocator.Result res = BitAllocator.solve(items, maxBits);
+
+    System.out.printf(Locale.ROOT, "[allocate] %d runs, %d tensors, %,d weights; target %,d bits (%.4f bits/weight); "
+        + "%s dynamic program on a %,d-bit grid%n", measured.size(), items.size(), weights, maxBits,
+        (double) maxBits / weights, res.exact() ? "exact" : "rounded-up (feasible, maybe not optimal)", res.gridBits());
+    System.out.printf("%-56s %-17s %8s %9s%n", "tensor", "codec", "bits/w", "rel_err");
+    for (int i = 0; i < items.size(); i++) {
+      BitAllocator.Item it = items.get(i);
+      BitAllocator.Option o = it.options().get(res.choice()[i]);
+      double n = measured.get(0).tensors().get(it.name()).sqNorm();
+      System.out.printf(Locale.ROOT, "%-56s %-17s %8.3f %9.4f%n", it.name(), o.codec(), (double) o.bits() / it.weights(),
+          Math.sqrt(o.cost() / n));
+    }
+    System.out.printf(Locale.ROOT, "%nallocated          %8.4f bits/weight, relative error %.5f (sqrt of total squared "
+        + "error over total squared norm)%n", (double) res.bits() / weights, Math.sqrt(res.cost() / norm));
+    for (TensorCosts m : measured) {
+      long bits = m.tensors().values().stream().mapToLong(TensorCosts.Tensor::bits).sum();
+      double err = m.tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqErr).sum();
+      System.out.printf(Locale.ROOT, "%-18s %8.4f bits/weight, relative error %.5f%s%n", m.codec(),
+          (double) bits / weights, Math.sqrt(err / norm), bits <= maxBits ? "" : " (over the target)");
+    }
+    return Cli.OK;
+  }
+}

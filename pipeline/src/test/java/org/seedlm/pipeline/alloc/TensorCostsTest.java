@@ -1,0 +1,38 @@
+package org.seedlm.pipeline.alloc;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.BadInputException;
+
+/** Runs of one model become one item per tensor with an option per run; other runs are refused by name. */
+class TensorCostsTest {
+  static TensorCosts run(String name, String codec, String fp, long bits, double err, String... tensors) {
+    Map<String, TensorCosts.Tensor> m = new java.util.LinkedHashMap<>();
+    for (String t : tensors) {
+      m.put(t, new TensorCosts.Tensor(t, 64, bits, err, 10));
+    }
+    return new TensorCosts(name, codec, fp, m);
+  }
+
+  @Test
+  void itemsHaveOneOptionPerRunAndMismatchesAreRefused() {
+    List<BitAllocator.Item> items = TensorCosts.items(List.of(run("a", "seedlm-3bit", "fp", 192, 2.0, "x", "y"),
+        run("b", "seedlm-4bit", "fp", 256, 1.0, "x", "y")));
+    assertEquals(2, items.size());
+    assertEquals(List.of("seedlm-3bit", "seedlm-4bit"), items.get(0).options().stream().map(BitAllocator.Option::codec)
+        .toList());
+    assertEquals(256, items.get(1).options().get(1).bits());
+
+    BadInputException model = assertThrows(BadInputException.class, () -> TensorCosts.items(List.of(
+        run("a", "seedlm-3bit", "fp1", 192, 2.0, "x"), run("b", "seedlm-4bit", "fp2", 256, 1.0, "x"))));
+    assertTrue(model.getMessage().contains("runs of different models: b"), model.getMessage());
+    BadInputException sel = assertThrows(BadInputException.class, () -> TensorCosts.items(List.of(
+        run("a", "seedlm-3bit", "fp", 192, 2.0, "x"), run("b", "seedlm-4bit", "fp", 256, 1.0, "x", "y"))));
+    assertTrue(sel.getMessage().contains("quantized different tensors"), sel.getMessage());
+  }
+}
