@@ -173,7 +173,8 @@ public final class RunDirectory {
     if (!fs.exists(d)) {
       return ids;
     }
-    RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> it = fs.listFiles(d, false);
+    // a plain listing: listFiles would also look up block locations, one call per file (3 ms each locally)
+    RemoteIterator<FileStatus> it = fs.listStatusIterator(d);
     while (it.hasNext()) {
       String name = it.next().getPath().getName();
       if (name.startsWith("unit-") && name.endsWith(".json")) {
@@ -201,12 +202,68 @@ public final class RunDirectory {
     return readJson(commitPath(unit), CommitMarker.class);
   }
 
-  /** All commit markers, keyed by unit id. */
+  /** Commit markers read at the same time by {@link #readCommits} (one small GET each on object stores). */
+  public static final int COMMIT_READ_THREADS = Integer.getInteger("seedlm.commitReadThreads", 32);
+
+  /**
+   * All commit markers, keyed by unit id: one listing, then the markers read by {@link #COMMIT_READ_THREADS}
+   * threads at once (a 70B run has about 261,000 of them: read one by one on S3 that is hours).
+   */
   public TreeMap<Integer, CommitMarker> readCommits() throws IOException {
-    TreeMap<Integer, CommitMarker> out = new TreeMap<>();
+    return readCommits(COMMIT_READ_THREADS);
+  }
+
+  /** {@link #readCommits()} with {@code threads} readers. */
+  public TreeMap<Integer, CommitMarker> readCommits(int threads) throws IOException {
     BitSet ids = committedUnits();
-    for (int i = ids.nextSetBit(0); i >= 0; i = ids.nextSetBit(i + 1)) {
-      out.put(i, readCommit(i));
+    int[] units = ids.stream().toArray();
+    CommitMarker[] markers = new CommitMarker[units.length];
+    if (units.length <= 1 || threads <= 1) {
+      for (int k = 0; k < units.length; k++) {
+        markers[k] = readCommit(units[k]);
+      }
+    } else {
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+          Math.min(threads, units.length), r -> {
+            Thread t = new Thread(r, "seedlm-commit-read");
+            t.setDaemon(true);
+            return t;
+          });
+      try {
+        int chunk = Math.max(1, units.length / (4 * threads));
+        List<java.util.concurrent.Future<?>> parts = new ArrayList<>();
+        for (int from = 0; from < units.length; from += chunk) {
+          int lo = from;
+          int hi = Math.min(units.length, from + chunk);
+          parts.add(pool.submit(() -> {
+            for (int k = lo; k < hi; k++) {
+              markers[k] = readCommit(units[k]);
+            }
+            return null;
+          }));
+        }
+        for (java.util.concurrent.Future<?> f : parts) {
+          f.get();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted while reading the commit markers of " + root);
+      } catch (java.util.concurrent.ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof IOException io) {
+          throw io;
+        }
+        if (c instanceof RuntimeException re) {
+          throw re;
+        }
+        throw new IOException(c);
+      } finally {
+        pool.shutdownNow();
+      }
+    }
+    TreeMap<Integer, CommitMarker> out = new TreeMap<>();
+    for (int k = 0; k < units.length; k++) {
+      out.put(units[k], markers[k]);
     }
     return out;
   }
