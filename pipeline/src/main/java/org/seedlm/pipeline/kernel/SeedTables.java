@@ -97,7 +97,7 @@ final class SeedTables {
       double m;
       if (ok) {
         double alpha = Math.sqrt(alpha2), fro = Math.sqrt(trG);
-        double eCh = 4.0 * (p + 1) * EPS64 * trG * alpha2; // >= P*eps64*cond(G), generous
+        double eCh = 4.0 * (p + 1) * EPS64 * trG * alpha2; // >= 4 (P+1) u64 cond(G), see margin()
         double d =
             alpha
                 * ((gamma(p, EPS32) + EPS32 + eCh) * (fro + sqrtP * beta) * (1 + EPS32)
@@ -163,7 +163,7 @@ final class SeedTables {
       if (ok && Double.isFinite(alpha2)) {
         // QR backward error ||dV|| <= 10*C*P*eps*||V||_F; subspace angle theta <= ||dV|| / sigma_min
         double theta = 10.0 * c * p * EPS64 * Math.sqrt(fro2) * Math.sqrt(alpha2) * 2;
-        m = 1.5 * (2 * theta + theta * theta) + 1e-9;
+        m = 1.5 * (2 * theta + theta * theta) + 1e-9; // see margin()
       } else m = 1e30;
       badPos[bi] = o;
       for (int t = 0; t < c * p; t++) badQs[t][bi] = ok ? (float) qq[t] : 0;
@@ -203,15 +203,57 @@ final class SeedTables {
   }
 
   /**
-   * Relative bound on |f_hat - f| / ||w||^2 given d = bound on ||y_hat - y|| / ||w|| (y = L^-1 b,
-   * ||y|| <= ||w|| as a projection): |f_hat - f| <= (2d + d^2) + gamma_P (1+d)^2, times 1.5 for
-   * safety, plus 1e-6 which covers the float rounding of the test value {@code f + marg*W2} and of
-   * the float64 comparison.
+   * The relative margin of one seed: {@code marg >= |f_hat - f| / ||w'||^2 + (rounding of the test)}
+   * for every block, given {@code d >= ||y_hat - y|| / ||w'||}. The derivation, with {@code u =
+   * 2^-24} (float32), {@code u64 = 2^-53} and the standard {@code gamma_n = n u / (1 - n u)}, which
+   * bounds the error of a dot product of length n computed with n roundings: {@code |fl(x.z) - x.z|
+   * <= gamma_n |x|.|z|} (Higham, Accuracy and Stability of Numerical Algorithms, section 3.1).
+   *
+   * <ol>
+   *   <li>Correlation (float32, C roundings in one FMA chain, or two chains of C/2 plus one add):
+   *       {@code |c_hat_j - c_j| <= gamma_C sum_i |v_ij| |w'_i| <= gamma_C max|v| sqrt(C) ||w'|| =
+   *       beta ||w'||}; the integer states v are exact in float32. So {@code ||c_hat - c|| <=
+   *       sqrt(P) beta ||w'||} and {@code ||c|| <= ||V||_F ||w'||}.
+   *   <li>{@code y = A c} with {@code A = L^-1}: the stored float32 {@code A_hat} differs from the
+   *       exact A by the float32 rounding (u) and the float64 Cholesky and inversion error ({@code
+   *       e_ch}, relative to ||A||); the triangular products round P times ({@code gamma_P}). So
+   *       {@code ||y_hat - y|| <= ||A||_F ((gamma_P + u + e_ch)(||V||_F + sqrt(P) beta)(1 + u) +
+   *       sqrt(P) beta) ||w'|| = d ||w'||} (the constructor's d). For e_ch: Cholesky and inversion of
+   *       a P x P matrix in float64 have relative forward error at most about {@code 2 (P + 1) u64
+   *       cond(G)} (Higham theorems 10.3 and 8.5 to first order); the code uses {@code e_ch = 4 (P +
+   *       1) u64 tr(G) ||A||_F^2}, at least twice that since {@code tr(G) ||A||_F^2 = tr(G) tr(G^-1)
+   *       >= cond(G)}, which covers the second-order terms while {@code e_ch < 0.1} (every seed with
+   *       a larger margin takes the orthonormal path, see {@link #BAD}).
+   *   <li>{@code f = ||y||^2} with {@code ||y|| <= ||w'||} (a projection): {@code | ||y_hat||^2 -
+   *       ||y||^2 | <= (2 d + d^2) ||w'||^2}, and the sum of P squares in an FMA chain adds {@code
+   *       gamma_P ||y_hat||^2 <= gamma_P (1 + d)^2 ||w'||^2}. The final FMA {@code fu = marg *
+   *       ||w'||^2 + f_hat} rounds once more: this gives the bound {@code B = (2 d + d^2) +
+   *       gamma_(P+1) (1 + d)^2}.
+   *   <li>The rest of the test, absolute and independent of the seed: {@code ||w'||^2} rounded to
+   *       float32 (relative u on a term of size marg, below {@code 10^-10}), the rounding of fu
+   *       itself ({@code u fu <= u (1 + marg) ||w'||^2 < 1.3e-7 ||w'||^2}), the float64 lower bound
+   *       {@code ||w'||^2 - fu - ABS} (below {@code 10^-15 ||w'||^2}) and the float64 error of the
+   *       reference's err(s), which is compared with it (at most {@code gamma_(C+P+1)} relative to
+   *       {@code ||w||^2 + ||U t_hat||^2 <= 10 ||w||^2}, below {@code 2e-14 ||w'||^2}). Together
+   *       below {@code 1.4e-7}: the constant {@code 1e-6} is 7 times that.
+   * </ol>
+   *
+   * The code returns {@code 1.5 B + 1e-6}: at least the derived {@code B + 1.4e-7} (the factor 1.5
+   * is headroom for the first-order e_ch only). The constructor stores it in float32 times {@code 1
+   * + 1e-6} ({@code >= 1 / (1 - u)}, so the rounding to float32 cannot make it smaller). The
+   * orthonormal path uses the same function with {@code d = sqrt(P) (gamma_C + 2 u)(1 + u)(1 + u
+   * sqrt(C))} (float32 copies of the unit columns of Q: rounding u, the chains gamma_C), plus the
+   * float64 Gram-Schmidt's own error: backward error {@code ||dV|| <= 10 C P u64 ||V||_F} (twice
+   * applied Gram-Schmidt, Giraud, Langou and Rozloznik 2005), which tilts the subspace by {@code
+   * theta <= 2 ||dV|| / sigma_min(V)}, {@code sigma_min >= 1 / ||A||_F}, and moves f by at most
+   * {@code sin(theta) <= theta <= 2 theta + theta^2} relative (used as 1.5 (2 theta + theta^2) +
+   * 1e-9).
    */
   static double margin(double d, int p) {
     return 1.5 * ((2 * d + d * d) + gamma(p + 1, EPS32) * (1 + d) * (1 + d)) + 1e-6;
   }
 
+  /** {@code n eps / (1 - n eps)}: bounds the relative error of n roundings of unit roundoff eps. */
   static double gamma(int nn, double eps) {
     return nn * eps / (1 - nn * eps);
   }
