@@ -75,7 +75,8 @@ public final class QuantizeJob {
     try (Checkpoint ckpt = Checkpoint.open(new Path(o.model()), conf)) {
       ConfigCheck.check(ckpt); // a config.json of another model is refused before the run directory is touched
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, ckpt.modelDirectory().toString(), ckpt.fingerprint(),
-          codec.name(), codec.params(), o.include(), o.exclude(), o.unitBlocks(), o.nonFinite());
+          codec.name(), codec.params(), o.include(), o.exclude(), o.unitBlocks(), o.nonFinite(),
+          ckpt.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ckpt.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
       plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks());
@@ -85,7 +86,7 @@ public final class QuantizeJob {
           "Cannot quantize %s: no tensor matches the selection (include %s, exclude %s); list the tensors "
               + "with `seedlm tensors --model %s`", o.model(), o.include(), o.exclude(), o.model()));
     }
-    run.initOrCheck(spec);
+    run.initOrCheck(spec).forEach(n -> out.println("[quantize] not recorded: " + n));
     run.writeOrCheckPlan(plan);
     List<WorkUnit> pending = run.pendingUnits(plan);
     out.printf("[quantize] %s: %d tensors, %,d weights, %,d blocks in %d units; %d units to compute (%s, %s)%n",

@@ -26,6 +26,7 @@ public final class VerifyJob {
     Verifier.Items items = Verifier.items(run);
     out.printf("[verify] %s: %d files, %d stored tensors (%d quantized, %,d blocks)%n", runDir, items.files(),
         items.storedTensors(), items.quantizedTensors(), items.blocks());
+    items.notes().forEach(n -> out.println("[verify] not recorded: " + n));
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));

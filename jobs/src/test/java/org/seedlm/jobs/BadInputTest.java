@@ -22,6 +22,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -249,6 +250,22 @@ class BadInputTest {
     assertCommittedRunUnchanged(where);
   }
 
+  /** The committed run was made from "good"; this model has byte-identical headers and other values. */
+  static byte[] instructModel() throws Exception {
+    return safetensors(new SafetensorsWriter()
+        .addF32(K, new long[] {64, 64}, weights(4096, 3))
+        .addF32(Q, new long[] {64, 64}, weights(4096, 4)));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"local", "s3"})
+  void anotherModelWithIdenticalHeadersIsRefusedNamingIt(String where) throws Exception {
+    String dir = roots.get(where) + "/instruct";
+    writeModel(dir, instructModel(), CONFIG);
+    refused(where, dir, "model content: the run was made from ", "this command reads " + dir,
+        "resume with the model the run was made from, or quantize " + dir + " into a new run directory");
+  }
+
   /** Through the CLI: exit code 2 and the message on stderr, for a truncated shard on either store. */
   @ParameterizedTest
   @ValueSource(strings = {"local", "s3"})
@@ -273,5 +290,19 @@ class BadInputTest {
     assertTrue(stderr.contains("seedlm: Cannot read " + dir + "/model.safetensors: tensor '" + Q + "'"), stderr);
     assertFalse(stderr.contains("Exception"), stderr);
     assertCommittedRunUnchanged(where);
+  }
+
+  /** Through the CLI: quantize --run on a run made from another model with identical headers exits 2. */
+  @Test
+  void cliRefusesAnotherModelWithIdenticalHeaders() throws Exception {
+    String dir = roots.get("local") + "/cli-instruct";
+    writeModel(dir, instructModel(), CONFIG);
+    String[] r = CliRun.run("quantize", "--model", dir, "--run", roots.get("local") + "/committed",
+        "--codec", CODEC, "--unit-blocks", "16", "--master", "local[2]");
+    assertEquals(Integer.toString(Cli.BAD_INPUT), r[0], r[2]);
+    assertTrue(r[2].contains("model content: the run was made from " + roots.get("local") + "/good"), r[2]);
+    assertTrue(r[2].contains("this command reads " + dir), r[2]);
+    assertFalse(r[2].contains("Exception"), r[2]);
+    assertCommittedRunUnchanged("local");
   }
 }

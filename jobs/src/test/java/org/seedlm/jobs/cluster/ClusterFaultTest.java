@@ -274,7 +274,7 @@ class ClusterFaultTest {
     List<String> include = List.of(INCLUDE);
     try (Checkpoint ck = Checkpoint.open(new org.apache.hadoop.fs.Path(model), conf)) {
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, ck.modelDirectory().toString(), ck.fingerprint(),
-          codec.name(), codec.params(), include, List.of(), UNIT_BLOCKS, "fail");
+          codec.name(), codec.params(), include, List.of(), UNIT_BLOCKS, "fail", ck.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ck.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
       plan = Planner.plan(sources, new TensorSelection(include, List.of()), codec.blockSize(), UNIT_BLOCKS);

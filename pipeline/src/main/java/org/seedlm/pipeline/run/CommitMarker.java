@@ -19,7 +19,10 @@ package org.seedlm.pipeline.run;
  * @param seconds wall time of the unit's computation
  * @param finishedAtMillis epoch millis at commit
  * @param attempt the attempt id that won the commit
+ * @param inputSha256 SHA-256 of the checkpoint bytes the unit read (its byte range of the tensor, as
+ *     stored); null in a marker written before seedlm recorded it ("not recorded": verify cannot check
+ *     the unit's input)
  */
 public record CommitMarker(int unit, String tensor, long firstBlock, int rows, String file, long fileBytes,
     String codeSha256, long weights, double sqErr, double sqNorm, double maxAbsErr, double seconds,
-    long finishedAtMillis, String attempt) {}
+    long finishedAtMillis, String attempt, String inputSha256) {}

@@ -103,11 +103,13 @@ public final class RunDirectory {
    * Writes {@code asked} as the run spec if the directory has none, otherwise checks that it equals
    * the stored one.
    *
+   * @return what the stored spec does not record and so is not checked ({@link RunSpec#notRecorded}),
+   *     for the caller to print once; empty for a new run
    * @throws RunMismatchException listing every difference
    */
-  public void initOrCheck(RunSpec asked) throws IOException {
+  public List<String> initOrCheck(RunSpec asked) throws IOException {
     if (!exists() && writeJsonExclusive(path(SPEC), asked)) {
-      return;
+      return List.of();
     }
     RunSpec stored = readSpec();
     List<String> diffs = stored.differences(asked);
@@ -117,6 +119,7 @@ public final class RunDirectory {
               + "Use a new run directory, or repeat the options the run was created with.",
           root, String.join("\n  - ", diffs)));
     }
+    return stored.notRecorded();
   }
 
   /** Writes the plan unless present; returns the stored plan (which must equal {@code plan}). */

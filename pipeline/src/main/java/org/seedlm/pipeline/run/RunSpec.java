@@ -24,10 +24,13 @@ import java.util.TreeMap;
  * @param exclude exclude patterns
  * @param unitBlocks blocks per work unit
  * @param nonFinite what to do with NaN or Inf weights: {@code fail} or {@code zero}
+ * @param modelContent {@link org.seedlm.pipeline.safetensors.Checkpoint#contentFingerprint}: SHA-256 of a
+ *     fixed sample of the checkpoint's values; null in a run directory made before seedlm recorded it
+ *     (the content is then "not recorded" and not checked)
  */
 public record RunSpec(String format, int version, String model, String modelFingerprint, String codec,
     Map<String, String> codecParams, List<String> include, List<String> exclude, int unitBlocks,
-    String nonFinite) implements Serializable {
+    String nonFinite, String modelContent) implements Serializable {
 
   public static final String FORMAT = "seedlm-run";
   public static final int VERSION = 1;
@@ -63,6 +66,13 @@ public record RunSpec(String format, int version, String model, String modelFing
       d.add(String.format("model: the run was made from %s (fingerprint %s), this command reads %s (fingerprint %s)",
           model, shortFp(modelFingerprint), asked.model, shortFp(asked.modelFingerprint)));
     }
+    if (modelContent != null && asked.modelContent != null && !modelContent.equals(asked.modelContent)) {
+      d.add(String.format("model content: the run was made from %s (content %s), this command reads %s "
+              + "(content %s): same tensor names, shapes and dtypes, other values (a base and an instruct "
+              + "model of one architecture, or a re-downloaded model that changed); resume with the model the "
+              + "run was made from, or quantize %s into a new run directory",
+          model, shortFp(modelContent), asked.model, shortFp(asked.modelContent), asked.model));
+    }
     diff(d, "codec", codec, asked.codec);
     diff(d, "codec parameters", codecParams, asked.codecParams);
     diff(d, "include patterns", include, asked.include);
@@ -70,6 +80,17 @@ public record RunSpec(String format, int version, String model, String modelFing
     diff(d, "unit-blocks", unitBlocks, asked.unitBlocks);
     diff(d, "non-finite policy", nonFinite, asked.nonFinite);
     return d;
+  }
+
+  /**
+   * What a command on this stored spec cannot check, one line each (empty for a spec written by this
+   * version): a spec without {@code modelContent} was made before content fingerprints.
+   */
+  public List<String> notRecorded() {
+    return modelContent == null
+        ? List.of("run.json records no model content fingerprint (the run was made by an older seedlm): "
+            + "only the model's shard names, sizes and headers are checked, not its values")
+        : List.of();
   }
 
   private static void diff(List<String> out, String what, Object run, Object asked) {

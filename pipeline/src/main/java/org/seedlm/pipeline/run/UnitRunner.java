@@ -150,13 +150,14 @@ public final class UnitRunner {
     long fileBytes = run.fs().getFileStatus(out).getLen();
     return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, Sha256.of(packed),
         unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
-        System.currentTimeMillis(), attempt);
+        System.currentTimeMillis(), attempt, in.sha256());
   }
 
   /**
-   * A unit's original weights: (numBlocks, C) row-major with the tail zero-padded, and how many are real.
+   * A unit's original weights: (numBlocks, C) row-major with the tail zero-padded, how many are real, and
+   * the SHA-256 of the checkpoint bytes they were converted from (hashed while read).
    */
-  public record UnitWeights(float[] weights, int count) {}
+  public record UnitWeights(float[] weights, int count, String sha256) {}
 
   /**
    * Reads a unit's original weights as quantize encodes them and verify re-checks them: the unit's byte range
@@ -169,9 +170,11 @@ public final class UnitRunner {
     long firstElem = u.firstBlock() * blockSize;
     int count = (int) Math.min((long) u.numBlocks() * blockSize, numel - firstElem);
     float[] w = new float[u.numBlocks() * blockSize];
-    file.readFloats(u.tensor(), firstElem, count, w, 0);
+    java.security.MessageDigest md = Sha256.digest();
+    file.readFloats(u.tensor(), firstElem, count, w, 0, md);
+    String sha = Sha256.hex(md.digest());
     checkFinite(nonFinite, u, w, count, blockSize);
-    return new UnitWeights(w, count);
+    return new UnitWeights(w, count, sha);
   }
 
   /** Applies the non-finite policy to the {@code count} real weights of a unit's buffer. */

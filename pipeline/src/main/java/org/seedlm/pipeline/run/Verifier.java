@@ -53,8 +53,12 @@ public final class Verifier {
   /** Problems reported per file or tensor before the rest are only counted. */
   public static final int MAX_PROBLEMS_PER_ITEM = 20;
 
-  /** A committed unit of a tensor: its shard, blocks and Parquet file (relative to the run). */
-  public record UnitRef(int unit, String shard, long firstBlock, int rows, String file) implements Serializable {}
+  /**
+   * A committed unit of a tensor: its shard, blocks, Parquet file (relative to the run) and the SHA-256 of the
+   * checkpoint bytes it read (null: not recorded by the marker).
+   */
+  public record UnitRef(int unit, String shard, long firstBlock, int rows, String file, String inputSha256)
+      implements Serializable {}
 
   /**
    * One check: a file of the packed model ({@code tensor == false}) or a stored tensor.
@@ -73,10 +77,11 @@ public final class Verifier {
 
   /**
    * What to check and what is wrong already before any check runs (manifest entries that are not part of the
-   * plan, or stored tensors the manifest lacks).
+   * plan, or stored tensors the manifest lacks), and what cannot be checked because the run does not record it
+   * ({@code notes}: a run made by an older seedlm; one line per kind, not per unit).
    */
   public record Items(List<Item> items, int files, int storedTensors, int quantizedTensors, long blocks,
-      List<String> problems) {}
+      List<String> problems, List<String> notes) {}
 
   /**
    * The outcome of a verification.
@@ -116,9 +121,18 @@ public final class Verifier {
           e.getValue().path("bytes").asLong(-1), List.of()));
     }
     TreeMap<String, List<UnitRef>> units = new TreeMap<>();
-    for (CommitMarker m : run.readCommits().values()) {
-      units.computeIfAbsent(m.tensor(), x -> new ArrayList<>())
-          .add(new UnitRef(m.unit(), plan.unit(m.unit()).shard(), m.firstBlock(), m.rows(), m.file()));
+    int noInputHash = 0;
+    Map<Integer, CommitMarker> commits = run.readCommits();
+    for (CommitMarker m : commits.values()) {
+      units.computeIfAbsent(m.tensor(), x -> new ArrayList<>()).add(new UnitRef(m.unit(),
+          plan.unit(m.unit()).shard(), m.firstBlock(), m.rows(), m.file(), m.inputSha256()));
+      noInputHash += m.inputSha256() == null ? 1 : 0;
+    }
+    List<String> notes = new ArrayList<>(run.readSpec().notRecorded());
+    if (noInputHash > 0) {
+      notes.add(String.format("%d of %d commit markers record no input hash (written by an older seedlm): "
+          + "those units' checkpoint bytes are checked only through the recomputed errors", noInputHash,
+          commits.size()));
     }
     units.values().forEach(l -> l.sort((a, b) -> Long.compare(a.firstBlock(), b.firstBlock())));
     TreeMap<String, String> expectedSha = new TreeMap<>();
@@ -143,7 +157,7 @@ public final class Verifier {
       }
     }
     return new Items(List.copyOf(items), items.size() - stored.size(), stored.size(), plan.tensors().size(),
-        plan.numBlocks(), List.copyOf(problems));
+        plan.numBlocks(), List.copyOf(problems), List.copyOf(notes));
   }
 
   /** Adds up the results of every item, after the problems {@link #items} found. */
@@ -249,6 +263,13 @@ public final class Verifier {
       }
       WorkUnit wu = new WorkUnit(u.unit(), name, u.shard(), u.firstBlock(), nb);
       UnitRunner.UnitWeights in = UnitRunner.readWeights(spec.model(), wu, c, spec.nonFinite(), conf);
+      if (u.inputSha256() != null && !u.inputSha256().equals(in.sha256())) {
+        problems.add(String.format("unit %d (blocks %d..%d, shard %s): the checkpoint bytes it reads now have "
+                + "SHA-256 %s, its commit marker recorded %s when it was quantized (the checkpoint at %s changed "
+                + "after quantize: quantize the current checkpoint into a new run directory, or restore the "
+                + "original one)", u.unit(), u.firstBlock(), u.firstBlock() + nb - 1, u.shard(), in.sha256(),
+            u.inputSha256(), spec.model()));
+      }
       float[] w = in.weights();
       int count = in.count();
       float[] what = new float[nb * c];

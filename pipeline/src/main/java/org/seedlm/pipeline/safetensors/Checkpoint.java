@@ -328,6 +328,55 @@ public final class Checkpoint implements Closeable {
     return sb.toString();
   }
 
+  /** Number of ranged reads {@link #contentFingerprint} makes. */
+  public static final int CONTENT_SAMPLES = 256;
+
+  /** Bytes per read of {@link #contentFingerprint} (fewer where a tensor ends sooner). */
+  public static final int CONTENT_SAMPLE_BYTES = 64;
+
+  /**
+   * Lowercase hex SHA-256 of a fixed sample of the tensors' values, so that two checkpoints with
+   * identical headers (a base and an instruct model of one architecture) are told apart. The data
+   * sections of all tensors, in name order, are seen as one sequence of {@code T} bytes; sample
+   * {@code i} of {@value #CONTENT_SAMPLES} starts at byte {@code i * (T - 1) / (CONTENT_SAMPLES - 1)}
+   * (the first and the last byte included) and reads up to {@value #CONTENT_SAMPLE_BYTES} bytes of
+   * the tensor it starts in. The digest covers, per sample: the tensor name's UTF-8 length (4 bytes,
+   * little-endian) and bytes, the offset in the tensor (8 bytes), the length (4 bytes) and the bytes.
+   * At most 256 ranged reads of 16 KiB in total, whatever the model's size: every tensor larger than
+   * {@code T / 255} bytes is sampled at least once.
+   */
+  public String contentFingerprint() throws IOException {
+    List<Tensor> list = new ArrayList<>();
+    long total = 0;
+    for (Tensor t : tensors.values()) {
+      if (t.info().byteLength() > 0) {
+        list.add(t);
+        total += t.info().byteLength();
+      }
+    }
+    MessageDigest md = org.seedlm.pipeline.Sha256.digest();
+    ByteBuffer num = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+    int ti = 0;
+    long before = 0; // data bytes of list[0 .. ti)
+    for (int i = 0; i < CONTENT_SAMPLES && total > 0; i++) {
+      long at = i * (total - 1) / (CONTENT_SAMPLES - 1);
+      while (before + list.get(ti).info().byteLength() <= at) {
+        before += list.get(ti).info().byteLength();
+        ti++;
+      }
+      Tensor t = list.get(ti);
+      long off = at - before;
+      int n = (int) Math.min(CONTENT_SAMPLE_BYTES, t.info().byteLength() - off);
+      byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
+      md.update(num.clear().putInt(name.length).array(), 0, 4);
+      md.update(name);
+      md.update(num.clear().putLong(off).array(), 0, 8);
+      md.update(num.clear().putInt(n).array(), 0, 4);
+      md.update(readBytes(t.name(), off, n));
+    }
+    return org.seedlm.pipeline.Sha256.hex(md.digest());
+  }
+
   /** Total size in bytes of all shards. */
   public long totalBytes() {
     long n = 0;

@@ -155,6 +155,16 @@ public final class SafetensorsFile implements Closeable {
    */
   public void readFloats(String tensor, long firstElement, int count, float[] dst, int dstOff)
       throws IOException {
+    readFloats(tensor, firstElement, count, dst, dstOff, null);
+  }
+
+  /**
+   * Like {@link #readFloats(String, long, int, float[], int)}, and feeds the raw bytes read (the slice's
+   * bytes exactly as stored, in order) to {@code digest} when it is not null: the bytes are hashed as
+   * they are read, never read twice.
+   */
+  public void readFloats(String tensor, long firstElement, int count, float[] dst, int dstOff,
+      java.security.MessageDigest digest) throws IOException {
     TensorInfo t = info(tensor);
     DType dtype = t.dtype();
     if (!dtype.isFloating()) {
@@ -177,6 +187,9 @@ public final class SafetensorsFile implements Closeable {
       int bytes = n * size;
       read(pos, buf, 0, bytes);
       pos += bytes;
+      if (digest != null) {
+        digest.update(buf, 0, bytes);
+      }
       decode(dtype, buf, n, dst, dstOff + done);
       done += n;
     }

@@ -210,7 +210,7 @@ class AssemblerTest {
     CommitMarker m = f.run.readCommit(2);
     f.run.writeJson(f.run.commitPath(2), new CommitMarker(m.unit(), m.tensor(), m.firstBlock(), m.rows(), m.file(),
         m.fileBytes(), "0".repeat(64), m.weights(), m.sqErr(), m.sqNorm(), m.maxAbsErr(), m.seconds(),
-        m.finishedAtMillis(), m.attempt()));
+        m.finishedAtMillis(), m.attempt(), m.inputSha256()));
     IOException e = assertThrows(IOException.class,
         () -> Assembler.assembleLocally(f.run, f.spec, f.plan, f.codec, 1L << 30, f.conf));
     assertTrue(e.getMessage().contains(RunFixture.Q), e.getMessage());

@@ -30,7 +30,7 @@ class RunDirectoryTest {
 
   static CommitMarker marker(int unit, String attempt) {
     return new CommitMarker(unit, "t", 0, 8, "blocks/x/" + attempt + ".parquet", 100, "00", 64, 1.0, 2.0, 0.5,
-        0.01, 1_000_000L + unit, attempt);
+        0.01, 1_000_000L + unit, attempt, "11".repeat(32));
   }
 
   @Test
@@ -126,7 +126,7 @@ class RunDirectoryTest {
     assertFalse(s0.assembled());
 
     run.commit(new CommitMarker(0, "model.layers.0.mlp.up_proj.weight", 0, 8, "f", 1, "00", 64, 0, 0, 0, 2.0,
-        10_000L, "a"));
+        10_000L, "a", "11".repeat(32)));
     run.recordFailure(new UnitFailure(2, "model.layers.1.mlp.up_proj.weight", "disk full", false, 1L, "b"));
     RunStatus s1 = RunStatus.of(run);
     assertEquals(1, s1.committed());

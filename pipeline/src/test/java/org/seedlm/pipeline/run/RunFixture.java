@@ -50,9 +50,18 @@ public final class RunFixture {
 
   /** Writes the model; {@code nanAt} (or -1) puts a NaN at that element of {@link #DOWN}. */
   public static RunFixture create(java.nio.file.Path root, String codecName, int nanAt) throws IOException {
+    return create(root, codecName, nanAt, 42);
+  }
+
+  /**
+   * Like {@link #create(java.nio.file.Path, String, int)}, with the weights drawn from {@code seed}: two seeds give
+   * two models with byte-identical headers and different values (a base and an instruct model).
+   */
+  public static RunFixture create(java.nio.file.Path root, String codecName, int nanAt, long seed)
+      throws IOException {
     RunFixture f = new RunFixture(root, codecName);
     Files.createDirectories(f.modelDir);
-    Random r = new Random(42);
+    Random r = new Random(seed);
     float[] down = new float[7 * 13];
     for (int i = 0; i < down.length; i++) {
       down[i] = (float) (r.nextGaussian() * 0.05);
@@ -104,7 +113,7 @@ public final class RunFixture {
   public RunFixture plan(int unitBlocks, String nonFinite) throws IOException {
     try (Checkpoint c = Checkpoint.open(new Path(modelDir.toString()), conf)) {
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), codec.name(),
-          codec.params(), List.of(), List.of(), unitBlocks, nonFinite);
+          codec.params(), List.of(), List.of(), unitBlocks, nonFinite, c.contentFingerprint());
       List<Planner.SourceTensor> src = new ArrayList<>();
       for (Checkpoint.Tensor t : c.tensors().values()) {
         src.add(new Planner.SourceTensor(t.shard(), t.info()));

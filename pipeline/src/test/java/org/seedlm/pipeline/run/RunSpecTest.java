@@ -12,12 +12,14 @@ class RunSpecTest {
 
   static RunSpec spec() {
     return new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, "/models/llama", "ab".repeat(32), "seedlm-4bit",
-        Map.of("C", "8", "P", "3", "K", "16"), List.of("q_proj"), List.of("layers\\.0\\."), 65536, "fail");
+        Map.of("C", "8", "P", "3", "K", "16"), List.of("q_proj"), List.of("layers\\.0\\."), 65536, "fail",
+        "cd".repeat(32));
   }
 
   static RunSpec with(RunSpec s, String model, String fp, String codec, Map<String, String> params,
       List<String> inc, List<String> exc, int unitBlocks, String nonFinite) {
-    return new RunSpec(s.format(), s.version(), model, fp, codec, params, inc, exc, unitBlocks, nonFinite);
+    return new RunSpec(s.format(), s.version(), model, fp, codec, params, inc, exc, unitBlocks, nonFinite,
+        s.modelContent());
   }
 
   @Test
@@ -58,7 +60,7 @@ class RunSpecTest {
     assertEquals("non-finite policy: the run has fail, this command asks for zero", d.get(6));
 
     RunSpec v2 = new RunSpec(RunSpec.FORMAT, 2, a.model(), a.modelFingerprint(), a.codec(), a.codecParams(),
-        a.include(), a.exclude(), a.unitBlocks(), a.nonFinite());
+        a.include(), a.exclude(), a.unitBlocks(), a.nonFinite(), a.modelContent());
     assertEquals(List.of("format: the run has seedlm-run v1, this command asks for seedlm-run v2"),
         a.differences(v2));
   }
