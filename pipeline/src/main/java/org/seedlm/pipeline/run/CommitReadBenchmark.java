@@ -33,7 +33,7 @@ public final class CommitReadBenchmark {
       java.util.stream.IntStream.range(0, n).parallel().forEach(u -> {
         CommitMarker m = new CommitMarker(u, "model.layers." + (u / 3264) + ".mlp.up_proj.weight", 32768L * u,
             32768, "blocks/unit-" + u + "/a.parquet", 1_200_000, "0".repeat(64), 262144, 1.5, 100.0, 0.01, 3.2,
-            1_700_000_000_000L + u, "a");
+            1_700_000_000_000L + u, "a", null);
         try {
           if (local) { // the test hook: plain files (the local file system's checksum files are optional)
             java.nio.file.Files.write(localDir.resolve(run.commitPath(u).getName()),
