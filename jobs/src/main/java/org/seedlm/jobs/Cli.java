@@ -328,7 +328,7 @@ public final class Cli implements Callable<Integer> {
   }
 
   @Command(name = "tensors", mixinStandardHelpOptions = true,
-      description = "List a checkpoint's tensors and whether the default selection quantizes them.")
+      description = "List a checkpoint's tensors: Q for those the selection quantizes, the reason for the others.")
   static final class Tensors implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Checkpoint directory or file")
     String model;
@@ -349,11 +349,18 @@ public final class Cli implements Callable<Integer> {
         Set<String> shards = new TreeSet<>(ck.shards());
         System.out.printf("%s: %d tensors in %d file(s), %,d bytes%n", model, ck.tensors().size(), shards.size(),
             ck.totalBytes());
+        int quantized = 0;
+        int keptWeights = 0;
         for (Checkpoint.Tensor t : ck.tensors().values()) {
           TensorInfo i = t.info();
-          System.out.printf("%s %-5s %-16s %s%n", sel.selects(i) ? "Q" : " ", i.dtype(),
-              java.util.Arrays.toString(i.shape()), i.name());
+          String reason = sel.keptReason(i);
+          quantized += reason == null ? 1 : 0;
+          keptWeights += reason != null && (i.rank() == 2 || i.rank() == 3) && i.dtype().isFloating() ? 1 : 0;
+          System.out.printf("%s %-7s %-18s %s%s%n", reason == null ? "Q" : " ", i.dtype(),
+              java.util.Arrays.toString(i.shape()), i.name(), reason == null ? "" : "  (kept: " + reason + ")");
         }
+        System.out.printf("%d quantized, %d kept (%d of them 2-D or 3-D float weights)%n", quantized,
+            ck.tensors().size() - quantized, keptWeights);
       }
       return OK;
     }

@@ -92,6 +92,10 @@ public final class QuantizeJob {
     out.printf("[quantize] %s: %d tensors, %,d weights, %,d blocks in %d units; %d units to compute (%s, %s)%n",
         o.run(), plan.tensors().size(), plan.numWeights(), plan.numBlocks(), plan.numUnits(), pending.size(),
         codec.name(), o.kernel());
+    if (!plan.keptWeightsByReason().isEmpty()) {
+      out.printf("[quantize] kept 2-D/3-D float weights by reason: %s (list them with `seedlm tensors --model %s`)%n",
+          plan.keptWeightsByReason(), o.model());
+    }
     if (pending.isEmpty()) {
       return new Result(plan, 0, List.of(), 0);
     }

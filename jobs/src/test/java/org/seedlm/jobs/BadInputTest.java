@@ -186,9 +186,9 @@ class BadInputTest {
   @ValueSource(strings = {"local", "s3"})
   void unknownDtype(String where) throws Exception {
     String dir = roots.get(where) + "/dtype";
-    writeModel(dir, raw("{\"" + Q + "\":{\"dtype\":\"F8_E4M3\",\"shape\":[32,32],\"data_offsets\":[0,1024]}}",
+    writeModel(dir, raw("{\"" + Q + "\":{\"dtype\":\"F4_E2M1\",\"shape\":[32,32],\"data_offsets\":[0,1024]}}",
         1024), CONFIG);
-    refused(where, dir, dir + "/model.safetensors", "tensor '" + Q + "'", "unknown dtype \"F8_E4M3\"");
+    refused(where, dir, dir + "/model.safetensors", "tensor '" + Q + "'", "unknown dtype \"F4_E2M1\"");
   }
 
   @ParameterizedTest

@@ -111,6 +111,28 @@ class CliTest {
   }
 
   @Test
+  void tensorsListsTheReasonForEveryKeptTensor(@TempDir Path tmp) throws Exception {
+    new org.seedlm.pipeline.safetensors.SafetensorsWriter()
+        .add("model.embed_tokens.weight", org.seedlm.pipeline.safetensors.DType.BF16, new long[] {4, 8}, new byte[64])
+        .add("model.layers.0.self_attn.qkv_proj.weight", org.seedlm.pipeline.safetensors.DType.BF16,
+            new long[] {24, 8}, new byte[384])
+        .add("model.layers.0.mlp.experts.0.up_proj.weight", org.seedlm.pipeline.safetensors.DType.F8_E4M3,
+            new long[] {16, 8}, new byte[128])
+        .add("model.norm.weight", org.seedlm.pipeline.safetensors.DType.F32, new long[] {8}, new byte[32])
+        .write(new org.apache.hadoop.fs.Path(tmp.resolve("model.safetensors").toString()),
+            new org.apache.hadoop.conf.Configuration());
+    String[] r = CliRun.run("tensors", "--model", tmp.toString());
+    assertEquals("0", r[0], r[2]);
+    String out = r[1];
+    assertTrue(out.contains("  BF16    [4, 8]             model.embed_tokens.weight  (kept: embedding)\n"), out);
+    assertTrue(out.contains("Q BF16    [24, 8]            model.layers.0.self_attn.qkv_proj.weight\n"), out);
+    assertTrue(out.contains("  F8_E4M3 [16, 8]            model.layers.0.mlp.experts.0.up_proj.weight  "
+        + "(kept: dtype F8_E4M3)\n"), out);
+    assertTrue(out.contains("  F32     [8]                model.norm.weight  (kept: rank 1)\n"), out);
+    assertTrue(out.contains("1 quantized, 3 kept (2 of them 2-D or 3-D float weights)"), out);
+  }
+
+  @Test
   void aDamagedRunDirectoryIsBadInputNamingTheFile(@TempDir Path tmp) throws Exception {
     java.nio.file.Files.writeString(tmp.resolve("run.json"), "[1, 2, 3]"); // JSON, but not a run spec
     String[] r = run("status", "--run", tmp.toString());

@@ -55,6 +55,31 @@ public final class HalfFloats {
   }
 
   /** Widens a BF16 bit pattern to float; exact. */
+  /**
+   * FP8 E4M3 (OCP "E4M3FN": the low 8 bits of {@code b}) to float, exactly: sign, 4 exponent bits with bias
+   * 7, 3 mantissa bits; exponent 0 is subnormal ({@code m/8 * 2^-6}); no infinities; {@code S.1111.111} is
+   * NaN, so the largest value is {@code 1.75 * 2^8 = 448}.
+   */
+  public static float fp8E4M3ToFloat(int b) {
+    int s = (b >> 7) & 1;
+    int e = (b >> 3) & 0xF;
+    int m = b & 0x7;
+    if (e == 0xF && m == 0x7) {
+      return Float.NaN;
+    }
+    float v = e == 0 ? m / 8f * 0x1p-6f : (1 + m / 8f) * Math.scalb(1f, e - 7);
+    return s == 0 ? v : -v;
+  }
+
+  /**
+   * FP8 E5M2 (the low 8 bits of {@code b}) to float, exactly: IEEE-like, sign, 5 exponent bits with bias
+   * 15, 2 mantissa bits; exponent 0 is subnormal ({@code m/4 * 2^-14}); exponent 31 is infinity ({@code m
+   * = 0}) or NaN. It is the top byte of an IEEE binary16.
+   */
+  public static float fp8E5M2ToFloat(int b) {
+    return f16ToFloat((b & 0xFF) << 8);
+  }
+
   public static float bf16ToFloat(int b) {
     return Float.intBitsToFloat((b & 0xffff) << 16);
   }

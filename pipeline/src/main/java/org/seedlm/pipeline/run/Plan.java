@@ -17,10 +17,20 @@ import java.util.List;
 public record Plan(int blockSize, int unitBlocks, List<PlannedTensor> tensors, List<KeptTensor> kept)
     implements java.io.Serializable {
 
-  /** A tensor that is not quantized. */
-  public record KeptTensor(String name, String shard, String dtype, long[] shape) implements java.io.Serializable {
+  /**
+   * A tensor that is not quantized, and why ({@link TensorSelection#keptReason}; null in a plan written before
+   * seedlm recorded reasons). The reason is descriptive: it takes no part in {@link #equals}.
+   */
+  public record KeptTensor(String name, String shard, String dtype, long[] shape, String reason)
+      implements java.io.Serializable {
     public KeptTensor {
       shape = shape.clone();
+    }
+
+    /** Whether this is a 2-D or 3-D floating tensor: a weight that a reader expects to be accounted for. */
+    public boolean floatWeight() {
+      return (shape.length == 2 || shape.length == 3)
+          && org.seedlm.pipeline.safetensors.DType.parse(dtype).isFloating();
     }
 
     @Override
@@ -43,6 +53,14 @@ public record Plan(int blockSize, int unitBlocks, List<PlannedTensor> tensors, L
   public Plan {
     tensors = List.copyOf(tensors);
     kept = List.copyOf(kept);
+  }
+
+  /** The kept 2-D and 3-D float weights ({@link KeptTensor#floatWeight}), counted by reason, in reason order. */
+  public java.util.SortedMap<String, Integer> keptWeightsByReason() {
+    java.util.SortedMap<String, Integer> out = new java.util.TreeMap<>();
+    kept.stream().filter(KeptTensor::floatWeight)
+        .forEach(k -> out.merge(k.reason() == null ? "not recorded" : k.reason(), 1, Integer::sum));
+    return out;
   }
 
   /** Total number of units. */

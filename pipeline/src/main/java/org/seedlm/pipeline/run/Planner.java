@@ -32,10 +32,12 @@ public final class Planner {
     List<SourceTensor> selected = new ArrayList<>();
     List<Plan.KeptTensor> kept = new ArrayList<>();
     for (SourceTensor t : tensors) {
-      if (selection.selects(t.info())) {
+      String reason = selection.keptReason(t.info());
+      if (reason == null) {
         selected.add(t);
       } else {
-        kept.add(new Plan.KeptTensor(t.info().name(), t.shard(), t.info().dtype().name(), t.info().shape()));
+        kept.add(new Plan.KeptTensor(t.info().name(), t.shard(), t.info().dtype().name(), t.info().shape(),
+            reason));
       }
     }
     selected.sort(Comparator.comparingInt((SourceTensor t) -> TensorSelection.layerOf(t.info().name()))

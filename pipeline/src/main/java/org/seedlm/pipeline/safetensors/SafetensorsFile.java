@@ -150,7 +150,7 @@ public final class SafetensorsFile implements Closeable {
 
   /**
    * Reads {@code count} elements starting at element {@code firstElement} (row-major flat index) of
-   * a floating tensor (F32, F16, BF16 exactly; F64 rounded to nearest float) into
+   * a floating tensor (F32, F16, BF16, F8_E4M3, F8_E5M2 exactly; F64 rounded to nearest float) into
    * {@code dst[dstOff .. dstOff+count)}. Reads only that slice's bytes.
    */
   public void readFloats(String tensor, long firstElement, int count, float[] dst, int dstOff)
@@ -276,6 +276,16 @@ public final class SafetensorsFile implements Closeable {
       case BF16:
         for (int i = 0, p = 0; i < n; i++, p += 2) {
           dst[off + i] = HalfFloats.bf16ToFloat((b[p] & 0xff) | (b[p + 1] & 0xff) << 8);
+        }
+        break;
+      case F8_E4M3:
+        for (int i = 0; i < n; i++) {
+          dst[off + i] = HalfFloats.fp8E4M3ToFloat(b[i]);
+        }
+        break;
+      case F8_E5M2:
+        for (int i = 0; i < n; i++) {
+          dst[off + i] = HalfFloats.fp8E5M2ToFloat(b[i]);
         }
         break;
       case F64:

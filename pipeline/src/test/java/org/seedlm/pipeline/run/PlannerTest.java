@@ -70,19 +70,28 @@ class PlannerTest {
     }
     shards.get(SHARDS - 1).put("model.norm.weight", new long[] {H});
     shards.get(SHARDS - 1).put("lm_head.weight", new long[] {VOCAB, H});
+    return writeSparseShards(dir, shards, name -> DType.BF16);
+  }
 
+  /**
+   * Writes a sparse, header-only sharded checkpoint (the data sections are holes: real names and shapes, no
+   * values), {@code model-0000S-of-0000N.safetensors} plus the index; returns the total logical bytes.
+   */
+  static long writeSparseShards(java.nio.file.Path dir, List<Map<String, long[]>> shards,
+      java.util.function.Function<String, DType> dtypeOf) throws Exception {
     Map<String, String> weightMap = new TreeMap<>();
     long totalData = 0;
     long totalFile = 0;
-    for (int s = 0; s < SHARDS; s++) {
-      String file = String.format("model-%05d-of-%05d.safetensors", s + 1, SHARDS);
+    for (int s = 0; s < shards.size(); s++) {
+      String file = String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
       SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
       long data = 0;
       for (Map.Entry<String, long[]> e : shards.get(s).entrySet()) {
-        w.add(e.getKey(), DType.BF16, e.getValue(), out -> {
+        DType dtype = dtypeOf.apply(e.getKey());
+        w.add(e.getKey(), dtype, e.getValue(), out -> {
           throw new AssertionError("data source must not be called");
         });
-        data += numel(e.getValue()) * 2;
+        data += numel(e.getValue()) * dtype.size();
         weightMap.put(e.getKey(), file);
       }
       byte[] header = w.headerBytes();

@@ -40,12 +40,14 @@ class TensorSelectionTest {
         "model.layers.0.self_attn.rotary_emb.inv_freq")) {
       assertFalse(DEF.selects(w2(kept)), kept);
     }
-    // 1-D tensors and non-float dtypes are never selected, even with a matching name.
+    // 1-D and 4-D tensors and non-float dtypes are never selected, even with a matching name; 3-D ones are
+    // (blocked as rows of the last dimension).
     assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.BF16, 128)));
     assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.I8, 16, 8)));
     assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.U8, 16, 8)));
     assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.F64, 16, 8)));
-    assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.BF16, 2, 8, 8)));
+    assertTrue(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.BF16, 2, 8, 8)));
+    assertFalse(DEF.selects(t("model.layers.0.mlp.up_proj.weight", DType.BF16, 2, 2, 8, 8)));
   }
 
   @Test
