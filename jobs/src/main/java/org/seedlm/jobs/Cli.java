@@ -37,7 +37,7 @@ import picocli.CommandLine.Option;
 @Command(name = "seedlm", mixinStandardHelpOptions = true, version = "seedlm-spark 0.1.0",
     description = "Compress LLM weights with SeedLM on Spark: quantize, resume, assemble, query errors.",
     subcommands = {Cli.Quantize.class, Cli.Assemble.class, Cli.Errors.class, Cli.Status.class, Cli.Tensors.class,
-        Eval.class, Verify.class, Generate.class,
+        Eval.class, Verify.class, Generate.class, Export.class,
         Demo.class, Compare.class, Bench.class, Report.class, Project.class, Allocate.class, CommandLine.HelpCommand.class})
 public final class Cli implements Callable<Integer> {
 

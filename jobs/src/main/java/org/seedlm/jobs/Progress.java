@@ -13,6 +13,12 @@ final class Progress implements AutoCloseable {
 
   Progress(String stage, int totalUnits, long totalBlocks, LongSupplier unitsDone, LongSupplier blocksDone,
       double intervalSeconds, PrintStream out) {
+    this(stage, "units", "blocks", totalUnits, totalBlocks, unitsDone, blocksDone, intervalSeconds, out);
+  }
+
+  /** The same, counting other things than units and blocks (e.g. "shards" and "tensors"). */
+  Progress(String stage, String unitName, String blockName, int totalUnits, long totalBlocks, LongSupplier unitsDone,
+      LongSupplier blocksDone, double intervalSeconds, PrintStream out) {
     long t0 = System.nanoTime();
     thread = new Thread(() -> {
       long sleepMs = (long) (intervalSeconds * 1000);
@@ -30,8 +36,9 @@ final class Progress implements AutoCloseable {
         long blocks = blocksDone.getAsLong();
         double rate = blocks / Math.max(secs, 1e-9);
         String eta = rate > 0 ? duration((totalBlocks - blocks) / rate) : "?";
-        out.printf("[%s] %d/%d units (%.1f%%)  %,d/%,d blocks  %,.0f blocks/s  elapsed %s  ETA %s%n", stage, units,
-            totalUnits, 100.0 * units / Math.max(1, totalUnits), blocks, totalBlocks, rate, duration(secs), eta);
+        out.printf("[%s] %d/%d %s (%.1f%%)  %,d/%,d %s  %,.0f %s/s  elapsed %s  ETA %s%n", stage, units,
+            totalUnits, unitName, 100.0 * units / Math.max(1, totalUnits), blocks, totalBlocks, blockName, rate,
+            blockName, duration(secs), eta);
         out.flush();
       }
     }, "seedlm-progress");

@@ -12,18 +12,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.Path;
+import org.seedlm.pipeline.ReplacingWrite;
 import org.seedlm.pipeline.Sha256;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
+import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.safetensors.DType;
-import org.seedlm.pipeline.safetensors.SafetensorsFile;
 import org.seedlm.pipeline.safetensors.SafetensorsWriter;
 import org.seedlm.pipeline.safetensors.TensorInfo;
 
@@ -38,9 +38,6 @@ import org.seedlm.pipeline.safetensors.TensorInfo;
  */
 public final class Assembler {
   private Assembler() {}
-
-  /** Files of a model directory that travel with the packed model (no weights). */
-  private static final long MAX_SIDE_FILE_BYTES = 64L << 20;
 
   /** One output file and the stored tensors it holds, in order. */
   public record OutputShard(int index, int count, String file, List<String> tensors, long dataBytes)
@@ -131,24 +128,11 @@ public final class Assembler {
             out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, new DigestOutputStream(out, md)));
       }
     }
-    Path dir = run.path(RunDirectory.PACKED);
-    Path tmp = new Path(dir, "_tmp." + shard.file());
-    FileSystem fs = run.fs();
-    MessageDigest fileMd = Sha256.digest();
-    long bytes;
-    try (FSDataOutputStream raw = fs.create(tmp, true)) {
-      java.io.BufferedOutputStream buf = new java.io.BufferedOutputStream(new DigestOutputStream(raw, fileMd), 1 << 20);
-      bytes = w.writeTo(buf);
-      buf.flush();
-    }
-    Path fin = new Path(dir, shard.file());
-    fs.delete(fin, false);
-    if (!fs.rename(tmp, fin)) {
-      throw new IOException("Cannot assemble " + fin + ": rename from " + tmp + " failed");
-    }
+    ReplacingWrite.Written file = ReplacingWrite.write(run.fs(), new Path(run.path(RunDirectory.PACKED), shard.file()),
+        w::writeTo);
     Map<String, String> tensorSha = new TreeMap<>();
     digests.forEach((k, v) -> tensorSha.put(k, Sha256.hex(v.digest())));
-    return new ShardResult(shard.file(), bytes, Sha256.hex(fileMd.digest()), tensorSha);
+    return new ShardResult(shard.file(), file.bytes(), file.sha256(), tensorSha);
   }
 
   /** Writes the index (for several shards), copies the model's side files, then the manifest. */
@@ -187,17 +171,11 @@ public final class Assembler {
     }
     Path src = new Path(modelDir);
     FileSystem srcFs = src.getFileSystem(conf);
-    FileStatus[] side = srcFs.isDirectory(src) ? srcFs.listStatus(src) : new FileStatus[0];
-    java.util.Arrays.sort(side, java.util.Comparator.comparing(s -> s.getPath().getName()));
-    for (FileStatus s : side) {
+    for (FileStatus s : Checkpoint.sideFiles(srcFs, src)) {
       String name = s.getPath().getName();
-      if (s.isFile() && s.getLen() <= MAX_SIDE_FILE_BYTES && !name.endsWith(".safetensors")
-          && !name.equals("model.safetensors.index.json") && !name.startsWith(".") && !name.startsWith("_")
-          && !name.equals(PackedFormat.MANIFEST) && !name.equals("import.json")) {
-        Path dst = new Path(dir, name);
-        FileUtil.copy(srcFs, s.getPath(), fs, dst, false, true, conf);
-        files.put(name, Map.of("bytes", s.getLen(), "sha256", sha256Of(fs, dst)));
-      }
+      Path dst = new Path(dir, name);
+      FileUtil.copy(srcFs, s.getPath(), fs, dst, false, true, conf);
+      files.put(name, Map.of("bytes", s.getLen(), "sha256", sha256Of(fs, dst)));
     }
     manifest.put("files", files);
     manifest.put("tensor_sha256", tensors);
@@ -261,12 +239,7 @@ public final class Assembler {
   }
 
   private static void copyTensor(Path shard, String name, Configuration conf, OutputStream out) throws IOException {
-    SafetensorsFile f = UnitRunner.open(shard, conf);
-    long len = f.info(name).byteLength();
-    int chunk = 8 << 20;
-    for (long off = 0; off < len; off += chunk) {
-      out.write(f.readBytes(name, off, (int) Math.min(chunk, len - off)));
-    }
+    UnitRunner.open(shard, conf).copyTo(name, out);
   }
 
   private static String sha256Of(FileSystem fs, Path p) throws IOException {

@@ -190,6 +190,33 @@ public final class Checkpoint implements Closeable {
     }
   }
 
+  /** Largest side file ({@link #sideFiles}) that travels with a model's weights. */
+  public static final long MAX_SIDE_FILE_BYTES = 64L << 20;
+
+  /**
+   * The side files of a model directory, sorted by name: the small files that travel with its weights
+   * (config.json, generation_config.json, vocab and tokenizer files), that is every regular file of at most
+   * {@link #MAX_SIDE_FILE_BYTES} that is not a {@code *.safetensors} shard, the index, a seedlm
+   * {@code manifest.json} or {@code import.json}, nor a name starting with {@code .} or {@code _}. None when
+   * {@code dir} is not a directory.
+   */
+  public static List<FileStatus> sideFiles(FileSystem fs, Path dir) throws IOException {
+    List<FileStatus> out = new ArrayList<>();
+    if (!fs.isDirectory(dir)) {
+      return out;
+    }
+    for (FileStatus s : fs.listStatus(dir)) {
+      String name = s.getPath().getName();
+      if (s.isFile() && s.getLen() <= MAX_SIDE_FILE_BYTES && !name.endsWith(".safetensors")
+          && !name.equals(INDEX_NAME) && !name.startsWith(".") && !name.startsWith("_")
+          && !name.equals("manifest.json") && !name.equals("import.json")) {
+        out.add(s);
+      }
+    }
+    out.sort(java.util.Comparator.comparing(s -> s.getPath().getName()));
+    return out;
+  }
+
   /** Whether {@code name} is a plain file name that stays inside the model directory. */
   static boolean isPlainFileName(String name) {
     return !name.isEmpty() && !name.equals(".") && !name.equals("..") && !name.contains("/")

@@ -244,6 +244,15 @@ public final class SafetensorsFile implements Closeable {
     return out;
   }
 
+  /** Copies a tensor's raw bytes to {@code out}, byte for byte, in chunks of 8 MiB. */
+  public void copyTo(String tensor, java.io.OutputStream out) throws IOException {
+    long len = info(tensor).byteLength();
+    int chunk = 8 << 20;
+    for (long off = 0; off < len; off += chunk) {
+      out.write(readBytes(tensor, off, (int) Math.min(chunk, len - off)));
+    }
+  }
+
   private void checkSlice(TensorInfo t, long firstElement, int count) throws CheckpointException {
     long numel = t.numel();
     if (firstElement < 0 || count < 0 || firstElement > numel - count) {
