@@ -25,7 +25,7 @@ public final class ReplacingWrite {
   }
 
   /** What was written: the file's length and lowercase hex SHA-256. */
-  public record Written(long bytes, String sha256) {}
+  public record Written(long bytes, String sha256) implements java.io.Serializable {}
 
   /** Writes {@code dst} through a temporary file in its directory, then renames it into place. */
   public static Written write(FileSystem fs, Path dst, Body body) throws IOException {
