@@ -3,10 +3,13 @@ package org.seedlm.jobs;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
 import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.alloc.BitAllocator;
+import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.alloc.TensorCosts;
 import org.seedlm.pipeline.run.RunDirectory;
 import picocli.CommandLine.Command;
@@ -30,6 +33,14 @@ final class Allocate implements Callable<Integer> {
 
   @Option(names = "--target-bytes", description = "Largest bytes of the quantized tensors, instead of --target-bpw")
   Long targetBytes;
+
+  @Option(names = "--out", description = "Also write the allocated model here (new or empty directory): a mixed "
+      + "packed model of each chosen tensor's packed bytes from its run (assembled; nothing is searched again), "
+      + "which verify, eval, export and generate accept like a run")
+  String out;
+
+  @Option(names = "--shard-size", description = "With --out: largest output file (default 4g)")
+  String shardSize;
 
   @Mixin
   Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
@@ -71,6 +82,22 @@ final class Allocate implements Callable<Integer> {
       double err = m.tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqErr).sum();
       System.out.printf(Locale.ROOT, "%-18s %8.4f bits/weight, relative error %.5f%s%n", m.codec(),
           (double) bits / weights, Math.sqrt(err / norm), bits <= maxBits ? "" : " (over the target)");
+    }
+    if (out != null) {
+      Map<String, Integer> choice = new TreeMap<>();
+      for (int i = 0; i < items.size(); i++) {
+        choice.put(items.get(i).name(), res.choice()[i]);
+      }
+      List<RunDirectory> sources = new ArrayList<>();
+      for (String r : runs) {
+        sources.add(RunDirectory.at(r, conf));
+      }
+      SeedLmConf c = SeedLmConf.load();
+      long max = SeedLmConf.parseBytes(SeedLmConf.SHARD_SIZE,
+          c.get(SeedLmConf.SHARD_SIZE, shardSize, SeedLmConf.SHARD_SIZE_DEFAULT));
+      MixedModel.build(sources, choice, maxBits, res.bits(), RunDirectory.at(out, conf), max);
+      System.out.printf("[allocate] wrote the allocated model to %s/%s (%s lists each tensor's run; verify, eval, "
+          + "export and generate take --run/--packed %s)%n", out, RunDirectory.PACKED, MixedModel.ALLOCATION, out);
     }
     return Cli.OK;
   }

@@ -12,6 +12,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.ReplacingWrite;
+import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.pack.Exporter;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.pack.PackedModel;
@@ -72,7 +73,7 @@ final class Export implements Callable<Integer> {
     Path out = new Path(outDir);
     Exporter.Plan plan;
     try (PackedModel packed = PackedModel.open(packedDir, conf);
-        Checkpoint source = Checkpoint.open(new Path(rd.readSpec().model()), conf)) {
+        Checkpoint source = Checkpoint.open(new Path(MixedModel.spec(rd).model()), conf)) {
       plan = Exporter.plan(packed, source, dtype, conf);
     }
     Exporter.prepareOutput(out, conf);

@@ -45,8 +45,8 @@ final class Verify implements Callable<Integer> {
       if (!VerifyJob.run(s, run, System.out).ok()) {
         return MISMATCH;
       }
-      model = org.seedlm.pipeline.run.RunDirectory.at(run, s.sparkContext().hadoopConfiguration()).readSpec()
-          .model();
+      model = org.seedlm.pipeline.alloc.MixedModel.spec(org.seedlm.pipeline.run.RunDirectory.at(run,
+          s.sparkContext().hadoopConfiguration())).model();
     } finally {
       s.stop();
     }

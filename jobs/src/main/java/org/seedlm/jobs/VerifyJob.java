@@ -7,6 +7,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
 import org.seedlm.pipeline.run.Verifier;
@@ -22,8 +23,8 @@ public final class VerifyJob {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     RunDirectory run = RunDirectory.at(runDir, conf);
-    RunSpec spec = run.readSpec();
-    Verifier.Items items = Verifier.items(run);
+    RunSpec spec = MixedModel.spec(run);
+    Verifier.Items items = MixedModel.isMixed(run) ? MixedModel.verifyItems(run) : Verifier.items(run);
     out.printf("[verify] %s: %d files, %d stored tensors (%d quantized, %,d blocks)%n", runDir, items.files(),
         items.storedTensors(), items.quantizedTensors(), items.blocks());
     items.notes().forEach(n -> out.println("[verify] not recorded: " + n));

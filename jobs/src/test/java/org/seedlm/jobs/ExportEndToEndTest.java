@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code seedlm export} on the real stories260K (../shared/models): refused before assembly, then the f32
  * export of a SeedLM 4-bit run generates the same greedy tokens as {@code generate --packed} on that run (the
- * fused decode kernel), and {@code generate} on the bf16 export runs too.
+ * fused decode kernel), and {@code generate} on the bf16 export runs too. The mixed model that
+ * {@code allocate --out} builds from that run and an RTN run verifies, generates and exports the same way.
  */
 class ExportEndToEndTest {
   static final String PROMPT = "Once upon a time, there was a little girl named Lily.";
@@ -52,6 +53,35 @@ class ExportEndToEndTest {
     assertEquals("0", exported[0], exported[1] + exported[2]);
     assertEquals(packed[1].strip(), exported[1].strip());
     assertTrue(exported[1].strip().length() > PROMPT.length() + 20, exported[1]);
+
+    // a mixed model (issue 16): allocate over this run and an RTN run, then verify, generate and export it
+    String rtn = tmp.resolve("rtn").toString();
+    String[] qr = CliRun.run("quantize", "--model", model, "--run", rtn, "--codec", "rtn-sym-b4-g128", "--master",
+        "local[2]");
+    assertEquals("0", qr[0], qr[1] + qr[2]);
+    String mixed = tmp.resolve("mixed").toString();
+    String[] notAssembled = CliRun.run("allocate", "--runs", run + "," + rtn, "--target-bpw", "4.06", "--out", mixed);
+    assertEquals("2", notAssembled[0], notAssembled[1] + notAssembled[2]);
+    assertTrue(notAssembled[2].contains("Cannot build the allocated model from run " + rtn + ": it is not assembled"),
+        notAssembled[2]);
+    String[] ar = CliRun.run("assemble", "--run", rtn, "--master", "local[2]");
+    assertEquals("0", ar[0], ar[1] + ar[2]);
+    String[] al = CliRun.run("allocate", "--runs", run + "," + rtn, "--target-bpw", "4.06", "--out", mixed);
+    assertEquals("0", al[0], al[1] + al[2]);
+    assertTrue(al[1].lines().anyMatch(l -> l.contains(" seedlm-4bit ")) && al[1].lines()
+        .anyMatch(l -> l.contains(" rtn-sym-b4-g128 ") && l.startsWith("model.layers.")), "a real mix:\n" + al[1]);
+    String[] vm = CliRun.run("verify", "--run", mixed, "--master", "local[2]");
+    assertEquals("0", vm[0], vm[1] + vm[2]);
+    assertTrue(vm[1].contains("[verify] OK"), vm[1]);
+    String[] gm = CliRun.run("generate", "--model", model, "--packed", mixed, "--prompt", PROMPT, "--max-new-tokens",
+        "20");
+    assertEquals("0", gm[0], gm[1] + gm[2]);
+    String mixedF32 = tmp.resolve("export-mixed").toString();
+    String[] em = CliRun.run("export", "--run", mixed, "--out", mixedF32, "--dtype", "f32", "--master", "local[2]");
+    assertEquals("0", em[0], em[1] + em[2]);
+    String[] ge = CliRun.run("generate", "--model", mixedF32, "--prompt", PROMPT, "--max-new-tokens", "20");
+    assertEquals("0", ge[0], ge[1] + ge[2]);
+    assertEquals(gm[1].strip(), ge[1].strip());
 
     String bf16 = tmp.resolve("export-bf16").toString();
     String[] b = CliRun.run("export", "--run", run, "--out", bf16, "--master", "local[2]");

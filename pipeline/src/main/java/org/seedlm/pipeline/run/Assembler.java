@@ -79,6 +79,14 @@ public final class Assembler {
     for (Plan.KeptTensor k : plan.kept()) {
       sizes.put(k.name(), TensorInfo.numel(k.shape()) * DType.parse(k.dtype()).size());
     }
+    return groupShards(sizes, maxShardBytes);
+  }
+
+  /**
+   * Groups stored tensors (name to data bytes, in name order) into shards of at most {@code maxShardBytes}
+   * (FORMAT.md §4: greedily, a tensor larger than the limit gets a shard of its own).
+   */
+  public static List<OutputShard> groupShards(java.util.SortedMap<String, Long> sizes, long maxShardBytes) {
     List<List<String>> groups = new ArrayList<>();
     List<Long> bytes = new ArrayList<>();
     List<String> cur = new ArrayList<>();
@@ -107,6 +115,35 @@ public final class Assembler {
   /** Writes one output shard under {@code packed/}. */
   public static ShardResult writeShard(RunDirectory run, String modelDir, RunSpec spec, Plan plan, BlockCodec codec,
       OutputShard shard, Configuration conf) throws IOException {
+    return writePackedShard(run, shard, (w, stored, digest) -> {
+      if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
+        PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
+        TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
+            t.numBlocks(), t.shape(), t.dtype(), 0);
+        w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
+        w.add(stored, DType.U8, new long[] {meta.packedBytes()},
+            out -> writePackedTensor(run, plan, codec, t, digest.apply(out)));
+      } else {
+        Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
+        w.add(stored, DType.parse(k.dtype()), k.shape(),
+            out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, digest.apply(out)));
+      }
+    });
+  }
+
+  /** Adds one stored tensor (and its metadata) to a packed shard, its data written through {@code digest}. */
+  @FunctionalInterface
+  public interface StoredTensorSource {
+    void add(SafetensorsWriter w, String stored, java.util.function.UnaryOperator<OutputStream> digest)
+        throws IOException;
+  }
+
+  /**
+   * Writes a packed shard under {@code run}'s {@code packed/} (format metadata, then each stored tensor as
+   * {@code source} adds it), crash-safe, with the SHA-256 of the file and of each tensor's data.
+   */
+  public static ShardResult writePackedShard(RunDirectory run, OutputShard shard, StoredTensorSource source)
+      throws IOException {
     SafetensorsWriter w = new SafetensorsWriter()
         .metadata("format", "pt")
         .metadata(PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME)
@@ -115,18 +152,7 @@ public final class Assembler {
     for (String stored : shard.tensors()) {
       MessageDigest md = Sha256.digest();
       digests.put(stored, md);
-      if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
-        PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
-        TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
-            t.numBlocks(), t.shape(), t.dtype(), 0);
-        w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
-        w.add(stored, DType.U8, new long[] {meta.packedBytes()},
-            out -> writePackedTensor(run, plan, codec, t, new DigestOutputStream(out, md)));
-      } else {
-        Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
-        w.add(stored, DType.parse(k.dtype()), k.shape(),
-            out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, new DigestOutputStream(out, md)));
-      }
+      source.add(w, stored, out -> new DigestOutputStream(out, md));
     }
     ReplacingWrite.Written file = ReplacingWrite.write(run.fs(), new Path(run.path(RunDirectory.PACKED), shard.file()),
         w::writeTo);

@@ -103,6 +103,34 @@ public final class Verifier {
   public static Items items(RunDirectory run) throws IOException {
     Plan plan = run.readPlan();
     Assembler.checkComplete(run, plan);
+    TreeMap<String, List<UnitRef>> units = new TreeMap<>();
+    int noInputHash = 0;
+    Map<Integer, CommitMarker> commits = run.readCommits();
+    for (CommitMarker m : commits.values()) {
+      units.computeIfAbsent(m.tensor(), x -> new ArrayList<>()).add(new UnitRef(m.unit(),
+          plan.unit(m.unit()).shard(), m.firstBlock(), m.rows(), m.file(), m.inputSha256()));
+      noInputHash += m.inputSha256() == null ? 1 : 0;
+    }
+    List<String> notes = new ArrayList<>(run.readSpec().notRecorded());
+    if (noInputHash > 0) {
+      notes.add(String.format("%d of %d commit markers record no input hash (written by an older seedlm): "
+          + "those units' checkpoint bytes are checked only through the recomputed errors", noInputHash,
+          commits.size()));
+    }
+    units.values().forEach(l -> l.sort((a, b) -> Long.compare(a.firstBlock(), b.firstBlock())));
+    TreeMap<String, List<UnitRef>> stored = new TreeMap<>();
+    plan.tensors().forEach(t -> stored.put(t.name() + PackedFormat.PACKED_SUFFIX,
+        units.getOrDefault(t.name(), List.of())));
+    plan.kept().forEach(k -> stored.put(k.name(), List.of()));
+    return items(run, stored, plan.tensors().size(), plan.numBlocks(), notes);
+  }
+
+  /**
+   * The checks of a run's packed model given what it should store: every file of its manifest, and every
+   * stored tensor with its committed units ({@link UnitRef#file} relative to the run, or a full path).
+   */
+  public static Items items(RunDirectory run, java.util.SortedMap<String, List<UnitRef>> stored, int quantized,
+      long blocks, List<String> notes) throws IOException {
     Path manifestPath = new Path(run.path(RunDirectory.PACKED), PackedFormat.MANIFEST);
     if (!run.fs().exists(manifestPath)) {
       throw new FileNotFoundException(String.format(
@@ -120,30 +148,11 @@ public final class Verifier {
       items.add(new Item(false, e.getKey(), e.getValue().path("sha256").asText(null),
           e.getValue().path("bytes").asLong(-1), List.of()));
     }
-    TreeMap<String, List<UnitRef>> units = new TreeMap<>();
-    int noInputHash = 0;
-    Map<Integer, CommitMarker> commits = run.readCommits();
-    for (CommitMarker m : commits.values()) {
-      units.computeIfAbsent(m.tensor(), x -> new ArrayList<>()).add(new UnitRef(m.unit(),
-          plan.unit(m.unit()).shard(), m.firstBlock(), m.rows(), m.file(), m.inputSha256()));
-      noInputHash += m.inputSha256() == null ? 1 : 0;
-    }
-    List<String> notes = new ArrayList<>(run.readSpec().notRecorded());
-    if (noInputHash > 0) {
-      notes.add(String.format("%d of %d commit markers record no input hash (written by an older seedlm): "
-          + "those units' checkpoint bytes are checked only through the recomputed errors", noInputHash,
-          commits.size()));
-    }
-    units.values().forEach(l -> l.sort((a, b) -> Long.compare(a.firstBlock(), b.firstBlock())));
     TreeMap<String, String> expectedSha = new TreeMap<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = manifest.path("tensor_sha256").fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       expectedSha.put(e.getKey(), e.getValue().asText());
     }
-    TreeMap<String, List<UnitRef>> stored = new TreeMap<>();
-    plan.tensors().forEach(t -> stored.put(t.name() + PackedFormat.PACKED_SUFFIX,
-        units.getOrDefault(t.name(), List.of())));
-    plan.kept().forEach(k -> stored.put(k.name(), List.of()));
     for (Map.Entry<String, List<UnitRef>> e : stored.entrySet()) {
       String sha = expectedSha.get(e.getKey());
       if (sha == null) {
@@ -156,8 +165,8 @@ public final class Verifier {
         problems.add(String.format("tensor %s: listed in manifest.json but not part of the run's plan", name));
       }
     }
-    return new Items(List.copyOf(items), items.size() - stored.size(), stored.size(), plan.tensors().size(),
-        plan.numBlocks(), List.copyOf(problems), List.copyOf(notes));
+    return new Items(List.copyOf(items), items.size() - stored.size(), stored.size(), quantized,
+        blocks, List.copyOf(problems), List.copyOf(notes));
   }
 
   /** Adds up the results of every item, after the problems {@link #items} found. */
