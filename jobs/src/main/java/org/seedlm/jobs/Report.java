@@ -61,6 +61,10 @@ final class Report implements Callable<Integer> {
   @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
   String brown;
 
+  @Option(names = "--html", description = "Also write the comparison as one self-contained HTML page with charts "
+      + "(any Hadoop path)")
+  String html;
+
   @Mixin
   Eval.GateOptions gateLimits = new Eval.GateOptions();
 
@@ -101,6 +105,13 @@ final class Report implements Callable<Integer> {
     int unitBlocks = c.getInt(SeedLmConf.UNIT_BLOCKS, null, SeedLmConf.UNIT_BLOCKS_DEFAULT);
     String nonFinite = c.get(SeedLmConf.NON_FINITE, null, SeedLmConf.NON_FINITE_DEFAULT);
     String kernel = c.get(SeedLmConf.KERNEL, null, SeedLmConf.KERNEL_DEFAULT);
+    String selection = include.isEmpty() ? "all linear weights of the transformer blocks" : String.join(", ", include);
+    String about = String.format("%s, %s (default pattern %s); %s",
+        model != null ? modelDir.toString() : "BERT-base uncased", selection, include.isEmpty() ? "on" : "off",
+        evaluation.describe());
+    String header = String.format("%-17s %7s %9s %9s  %-6s %s  %s", "codec", "bits/w", "med_rel", "worst_rel",
+        "verify", evaluation.header(), "gate");
+    PageData page = html == null ? null : new PageData("seedlm report: " + modelName, about);
     SparkSession s = spark.session("seedlm report", c);
     try {
       for (String codec : names) {
@@ -117,9 +128,7 @@ final class Report implements Callable<Integer> {
         Verifier.Result v = VerifyJob.run(s, run, System.out);
         String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
-        Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("
-            + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
-            + "GROUP BY tensor)").first();
+        Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
         ZeroShotReport r = evaluation.evaluate(new Path(run, RunDirectory.PACKED));
         double bpw = e.getDouble(0);
         String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
@@ -130,15 +139,19 @@ final class Report implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-6s %s  %s", codec, bpw, e.getDouble(1),
             e.getDouble(2), verified, evaluation.cells(r), gate));
         System.out.println("[report] " + lines.get(lines.size() - 1));
+        if (page != null) {
+          page.addRun(s, run, verified, gate, r.meanKl());
+        }
+      }
+      if (page != null) {
+        page.comparison(header, lines);
+        page.write(s, html);
+        System.out.println("[report] wrote " + html);
       }
     } finally {
       s.stop();
     }
-    String selection = include.isEmpty() ? "all linear weights of the transformer blocks" : String.join(", ", include);
-    System.out.printf("%n%s, %s (default pattern %s); %s%n", model != null ? modelDir.toString() : "BERT-base uncased",
-        selection, include.isEmpty() ? "on" : "off", evaluation.describe());
-    System.out.printf("%-17s %7s %9s %9s  %-6s %s  %s%n", "codec", "bits/w", "med_rel", "worst_rel", "verify",
-        evaluation.header(), "gate");
+    System.out.printf("%n%s%n%s%n", about, header);
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
     if (!failed.isEmpty()) {
