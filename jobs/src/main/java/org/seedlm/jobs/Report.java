@@ -98,7 +98,7 @@ final class Report implements Callable<Integer> {
     String modelName = model != null ? modelDir.getName() : "bert";
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
     Evaluation evaluation = ModelFamily.of(local, modelDir) == ModelFamily.LLAMA ? causal(local, modelDir, corpus)
-        : masked(local, modelDir, corpus);
+        : masked(local, modelDir, corpus, c.progressSeconds());
 
     List<String> lines = new ArrayList<>();
     List<String> failed = new ArrayList<>();
@@ -125,7 +125,7 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        Verifier.Result v = VerifyJob.run(s, run, System.out);
+        Verifier.Result v = VerifyJob.run(s, run, c.progressSeconds(), System.out);
         String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
         Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
@@ -162,14 +162,19 @@ final class Report implements Callable<Integer> {
   }
 
   /** BERT: cloze and MLM pseudo-perplexity; the original's forward passes run once and are reused. */
-  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus) throws java.io.IOException {
+  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus, double progressSeconds)
+      throws java.io.IOException {
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
     EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
     Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(modelDir, conf), tasks);
     return new Evaluation() {
       @Override
       public ZeroShotReport evaluate(Path packed) throws java.io.IOException {
-        return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done -> { });
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        try (Progress bar = new Progress("eval", "items", tasks.cloze().size() + tasks.mlm().size(), done::get, null,
+            0, null, null, progressSeconds, System.out)) {
+          return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done::set);
+        }
       }
 
       @Override
