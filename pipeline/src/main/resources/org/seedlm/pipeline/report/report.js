@@ -87,7 +87,8 @@
     });
     var series = points.map(function (p) {
       return { name: p.codec, type: 'scatter', symbolSize: 12, data: [[p.x, p.y]],
-        label: { show: true, position: 'right', formatter: p.codec, fontSize: 11 } };
+        label: { show: true, position: 'right', formatter: p.codec, fontSize: 11 },
+        labelLayout: { hideOverlap: true } };
     });
     series.push({ name: 'Pareto frontier', type: 'line', data: frontier.map(function (p) { return [p.x, p.y]; }),
       lineStyle: { type: 'dashed' }, symbol: 'none', silent: true });
@@ -147,11 +148,13 @@
   var hist = add(root, 'div', 'charts');
   function histogram(title, xName, rows, key, label) {
     var bins = unique(rows.map(function (r) { return r[key]; })).sort(function (a, b) { return a - b; });
+    // codecs with values (SeedLM alone has exponents); all of them when none has any, for an empty chart
+    var having = codecs().filter(function (c) { return rows.some(function (r) { return r.codec === c; }); });
     chart(hist, title, {
       tooltip: { trigger: 'axis' },
       xAxis: axis(xName, 'category', { data: bins.map(label), scale: false }),
       yAxis: axis('blocks', 'value', { nameGap: 56, scale: false }),
-      series: codecs().map(function (c) {
+      series: (having.length > 0 ? having : codecs()).map(function (c) {
         var byBin = {};
         rows.filter(function (r) { return r.codec === c; }).forEach(function (r) { byBin[r[key]] = r.blocks; });
         return { name: c, type: 'bar', data: bins.map(function (b) { return byBin[b] || 0; }) };

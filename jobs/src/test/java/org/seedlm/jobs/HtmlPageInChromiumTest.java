@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and shows the text table's rows. Its screenshot is kept in target/html-report/errors.png. ReportGateTest
  * checks {@code report --html} the same way with these helpers (target/html-report/report.png).
  */
-class HtmlReportTest extends SparkTestBase {
+class HtmlPageInChromiumTest extends SparkTestBase {
 
   private static final List<String> QUERY01 = List.of("layer\\.[01]\\.attention\\.self\\.query\\.weight$");
   static final Path PAGES = Paths.get("target/html-report");
