@@ -253,6 +253,10 @@ public final class Cli implements Callable<Integer> {
     @Option(names = "--out", description = "Write to this file (any Hadoop path) instead of the console")
     String out;
 
+    @Option(names = "--html", description = "Also write one self-contained HTML page with charts of the run "
+        + "(any Hadoop path)")
+    String html;
+
     @Mixin
     SparkOptions spark = new SparkOptions();
 
@@ -267,6 +271,12 @@ public final class Cli implements Callable<Integer> {
       SparkSession s = spark.session("seedlm errors", c);
       try {
         ErrorsJob.registerViews(s, run);
+        if (html != null) {
+          PageData page = new PageData("seedlm errors: " + run, "one run; verify and gate: see `seedlm verify`");
+          page.addRun(s, run, "not run", "not run", null);
+          page.write(s, html);
+          System.out.println("[errors] wrote " + html);
+        }
         StringBuilder sb = new StringBuilder();
         if (sql != null) {
           sb.append(ErrorsJob.format(ErrorsJob.query(s, sql), format));

@@ -37,6 +37,18 @@ public final class ErrorsJob {
       + "10 * LOG10(SUM(sq_norm) / SUM(sq_err)) AS snr_db, "
       + "MAX(max_abs_err) AS max_abs_error";
 
+  /**
+   * One run in one row, as the report's comparison table shows it: bits per weight, and the median and worst
+   * of the tensors' relative errors.
+   */
+  public static final String SUMMARY_SQL = "SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, "
+      + "MAX(rel) AS worst FROM (SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel "
+      + "FROM blocks GROUP BY tensor)";
+
+  /** The standard aggregates per layer and kind (the HTML page's per-layer lines). */
+  public static final String LAYER_KIND_SQL = "SELECT layer, kind, " + AGGREGATES
+      + " FROM blocks GROUP BY layer, kind ORDER BY layer, kind";
+
   /** The SQL of a standard table grouped by {@code by} (layer, kind, tensor or all). */
   public static String tableSql(String by) {
     return switch (by) {

@@ -131,11 +131,12 @@ final class Eval implements Callable<Integer> {
       }
     }
     int total = tasks.cloze().size() + tasks.mlm().size();
-    EvalReport r = Evaluator.evaluate(original, compressed, tasks, done -> {
-      if (done % 25 == 0 || done == total) {
-        System.err.printf("[eval] %d/%d%n", done, total);
-      }
-    });
+    java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+    EvalReport r;
+    try (Progress bar = new Progress("eval", "items", total, done::get, null, 0, null, null,
+        SeedLmConf.load().progressSeconds(), System.err)) {
+      r = Evaluator.evaluate(original, compressed, tasks, done::set);
+    }
     return gate(r, p, conf);
   }
 

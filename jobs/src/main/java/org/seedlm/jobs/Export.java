@@ -87,8 +87,8 @@ final class Export implements Callable<Integer> {
     String packedPath = packedDir.toString();
     spark.sparkContext().setJobGroup("SEEDLM-EXPORT", "Exporting " + runDir + " to " + outDir, false);
     List<ReplacingWrite.Written> written;
-    try (Progress p = new Progress("export", "shards", "tensors", plan.shards().size(), plan.tensors(),
-        shardsDone::value, tensorsDone::value, progressSeconds, log)) {
+    try (Progress p = new Progress("export", "shards", plan.shards().size(), shardsDone::value, "tensors",
+        plan.tensors(), tensorsDone::value, null, progressSeconds, log)) {
       written = jsc.parallelize(plan.shards(), plan.shards().size())
           .map(shard -> {
             ReplacingWrite.Written w = Exporter.writeShard(new Path(packedPath), new Path(outDir), shard,

@@ -106,18 +106,20 @@ public final class QuantizeJob {
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
     LongAccumulator unitsDone = spark.sparkContext().longAccumulator("seedlm.units");
     LongAccumulator blocksDone = spark.sparkContext().longAccumulator("seedlm.blocks");
+    LongAccumulator unitsFailed = spark.sparkContext().longAccumulator("seedlm.failed");
     long pendingBlocks = pending.stream().mapToLong(WorkUnit::numBlocks).sum();
     spark.sparkContext().setJobGroup("SEEDLM-QUANTIZE",
         String.format("Quantizing %d units of %s with %s", pending.size(), o.model(), codec.name()), false);
     long t0 = System.nanoTime();
     List<UnitRunner.Outcome> outcomes;
     try (Progress p = new Progress("quantize", pending.size(), pendingBlocks, unitsDone::value, blocksDone::value,
-        o.progressSeconds(), out)) {
+        unitsFailed::value, o.progressSeconds(), out)) {
       outcomes = jsc.parallelize(pending, pending.size())
           .map(u -> {
             UnitRunner.Outcome r = UnitRunner.run(ctx, hadoopConf.value().get(), u);
             unitsDone.add(1);
             blocksDone.add(r.blocks());
+            unitsFailed.add(r.error() == null ? 0 : 1);
             return r;
           })
           .collect();

@@ -61,6 +61,10 @@ final class Report implements Callable<Integer> {
   @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
   String brown;
 
+  @Option(names = "--html", description = "Also write the comparison as one self-contained HTML page with charts "
+      + "(any Hadoop path)")
+  String html;
+
   @Mixin
   Eval.GateOptions gateLimits = new Eval.GateOptions();
 
@@ -94,13 +98,20 @@ final class Report implements Callable<Integer> {
     String modelName = model != null ? modelDir.getName() : "bert";
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
     Evaluation evaluation = ModelFamily.of(local, modelDir) == ModelFamily.LLAMA ? causal(local, modelDir, corpus)
-        : masked(local, modelDir, corpus);
+        : masked(local, modelDir, corpus, c.progressSeconds());
 
     List<String> lines = new ArrayList<>();
     List<String> failed = new ArrayList<>();
     int unitBlocks = c.getInt(SeedLmConf.UNIT_BLOCKS, null, SeedLmConf.UNIT_BLOCKS_DEFAULT);
     String nonFinite = c.get(SeedLmConf.NON_FINITE, null, SeedLmConf.NON_FINITE_DEFAULT);
     String kernel = c.get(SeedLmConf.KERNEL, null, SeedLmConf.KERNEL_DEFAULT);
+    String selection = include.isEmpty() ? "all linear weights of the transformer blocks" : String.join(", ", include);
+    String about = String.format("%s, %s (default pattern %s); %s",
+        model != null ? modelDir.toString() : "BERT-base uncased", selection, include.isEmpty() ? "on" : "off",
+        evaluation.describe());
+    String header = String.format("%-17s %7s %9s %9s  %-6s %s  %s", "codec", "bits/w", "med_rel", "worst_rel",
+        "verify", evaluation.header(), "gate");
+    PageData page = html == null ? null : new PageData("seedlm report: " + modelName, about);
     SparkSession s = spark.session("seedlm report", c);
     try {
       for (String codec : names) {
@@ -114,12 +125,10 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        Verifier.Result v = VerifyJob.run(s, run, System.out);
+        Verifier.Result v = VerifyJob.run(s, run, c.progressSeconds(), System.out);
         String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
-        Row e = s.sql("SELECT SUM(b) / SUM(n) AS bpw, PERCENTILE(rel, 0.5) AS med, MAX(rel) AS worst FROM ("
-            + "SELECT tensor, SUM(bits) AS b, SUM(n) AS n, SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel FROM blocks "
-            + "GROUP BY tensor)").first();
+        Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
         ZeroShotReport r = evaluation.evaluate(new Path(run, RunDirectory.PACKED));
         double bpw = e.getDouble(0);
         String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
@@ -130,15 +139,19 @@ final class Report implements Callable<Integer> {
         lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-6s %s  %s", codec, bpw, e.getDouble(1),
             e.getDouble(2), verified, evaluation.cells(r), gate));
         System.out.println("[report] " + lines.get(lines.size() - 1));
+        if (page != null) {
+          page.addRun(s, run, verified, gate, r.meanKl());
+        }
+      }
+      if (page != null) {
+        page.comparison(header, lines);
+        page.write(s, html);
+        System.out.println("[report] wrote " + html);
       }
     } finally {
       s.stop();
     }
-    String selection = include.isEmpty() ? "all linear weights of the transformer blocks" : String.join(", ", include);
-    System.out.printf("%n%s, %s (default pattern %s); %s%n", model != null ? modelDir.toString() : "BERT-base uncased",
-        selection, include.isEmpty() ? "on" : "off", evaluation.describe());
-    System.out.printf("%-17s %7s %9s %9s  %-6s %s  %s%n", "codec", "bits/w", "med_rel", "worst_rel", "verify",
-        evaluation.header(), "gate");
+    System.out.printf("%n%s%n%s%n", about, header);
     lines.forEach(System.out::println);
     System.out.printf("[report] done in %s%n", Progress.duration((System.nanoTime() - t0) / 1e9));
     if (!failed.isEmpty()) {
@@ -149,14 +162,19 @@ final class Report implements Callable<Integer> {
   }
 
   /** BERT: cloze and MLM pseudo-perplexity; the original's forward passes run once and are reused. */
-  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus) throws java.io.IOException {
+  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus, double progressSeconds)
+      throws java.io.IOException {
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
     EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
     Evaluator.Reference original = new Evaluator.Reference(BertModel.loadCheckpoint(modelDir, conf), tasks);
     return new Evaluation() {
       @Override
       public ZeroShotReport evaluate(Path packed) throws java.io.IOException {
-        return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done -> { });
+        java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+        try (Progress bar = new Progress("eval", "items", tasks.cloze().size() + tasks.mlm().size(), done::get, null,
+            0, null, null, progressSeconds, System.out)) {
+          return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done::set);
+        }
       }
 
       @Override

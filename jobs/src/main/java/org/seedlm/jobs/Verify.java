@@ -42,7 +42,7 @@ final class Verify implements Callable<Integer> {
     SparkSession s = spark.session("seedlm verify", c);
     String model;
     try {
-      if (!VerifyJob.run(s, run, System.out).ok()) {
+      if (!VerifyJob.run(s, run, c.progressSeconds(), System.out).ok()) {
         return MISMATCH;
       }
       model = org.seedlm.pipeline.alloc.MixedModel.spec(org.seedlm.pipeline.run.RunDirectory.at(run,

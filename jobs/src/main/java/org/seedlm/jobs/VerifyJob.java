@@ -7,6 +7,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.util.LongAccumulator;
 import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
@@ -20,6 +21,12 @@ public final class VerifyJob {
   private VerifyJob() {}
 
   public static Verifier.Result run(SparkSession spark, String runDir, PrintStream out) throws IOException {
+    return run(spark, runDir, 0, out);
+  }
+
+  /** Verifies, with a progress bar or progress lines every {@code progressSeconds} (0: none; see Progress). */
+  public static Verifier.Result run(SparkSession spark, String runDir, double progressSeconds, PrintStream out)
+      throws IOException {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     RunDirectory run = RunDirectory.at(runDir, conf);
@@ -32,10 +39,20 @@ public final class VerifyJob {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
     spark.sparkContext().setJobGroup("SEEDLM-VERIFY", "Verifying " + runDir, false);
+    LongAccumulator checked = spark.sparkContext().longAccumulator("seedlm.verify.items");
+    LongAccumulator blocks = spark.sparkContext().longAccumulator("seedlm.verify.blocks");
+    LongAccumulator mismatched = spark.sparkContext().longAccumulator("seedlm.verify.mismatched");
     List<Verifier.ItemResult> results;
-    try {
+    try (Progress p = new Progress("verify", "items", items.items().size(), checked::value, "blocks", items.blocks(),
+        blocks::value, mismatched::value, progressSeconds, out)) {
       results = jsc.parallelize(items.items(), Math.max(1, items.items().size()))
-          .map(item -> Verifier.check(item, runDir, spec, hadoopConf.value().get()))
+          .map(item -> {
+            Verifier.ItemResult r = Verifier.check(item, runDir, spec, hadoopConf.value().get());
+            checked.add(1);
+            blocks.add(r.blocks());
+            mismatched.add(r.problems().isEmpty() ? 0 : 1);
+            return r;
+          })
           .collect();
     } finally {
       spark.sparkContext().clearJobGroup();

