@@ -78,6 +78,21 @@ class CudaHarnessTest {
     }
   }
 
+  /**
+   * Writes the GPU check's vectors ({@code deploy/gpu-check}) to the file named by {@code
+   * -Dseedlm.gpuVectors}; skipped without it.
+   */
+  @Test
+  void writesGpuCheckVectors() throws Exception {
+    String out = System.getProperty("seedlm.gpuVectors");
+    Assumptions.assumeTrue(out != null, "set -Dseedlm.gpuVectors=FILE to write the GPU check's vectors");
+    Path file = REPO.resolve(out);
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    KernelVectors v = cases(true);
+    v.write(file);
+    assertTrue(Files.size(file) > 0);
+  }
+
   /** The oracle is the reference where both are defined (version 1, `nearest`), decode and search. */
   @Test
   void oracleIsTheReferenceForVersion1() {
@@ -129,11 +144,11 @@ class CudaHarnessTest {
     searchV2(v, "c12p4k10-best-v2-rand", s12, Spec4bOracle.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 5,
         offsets(ns, 5, -20, 10, rnd));
     searchV2(v, "c12p4k10-best-v1", s12, Spec4bOracle.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 1, null);
-    int nb4 = gpu ? 48 : 3, nb3 = gpu ? 16 : 2;
+    int nb4 = gpu ? 16 : 3, nb3 = gpu ? 6 : 2;
     searchV2(v, "4bit-best-v2-ref", four, Spec4bOracle.BEST, KernelVectors.gaussian(nb4, 8, 0.002, rnd), nb4, 4096, null);
     searchV2(v, "3bit-best-v2-ref", three, Spec4bOracle.BEST, KernelVectors.gaussian(nb3, 12, 0.002, rnd), nb3, 4096, null);
     if (real4 != null) {
-      int nr = gpu ? 32 : 2;
+      int nr = gpu ? 8 : 2;
       searchV2(v, "4bit-best-v2-stories260K", four, Spec4bOracle.BEST, java.util.Arrays.copyOf(real4, nr * 8), nr, 4096, null);
     }
     return v;

@@ -29,8 +29,7 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * i32 rule (0 nearest, 1 best), i32 G, i32 nBlocks, i32 nOffsets, i8 offsets[], f32 w[nBlocks * C],
  * then the expected i32 seed[n], i32 e_rel[n], i32 q[n * P], f64 err[n]. A str is i32 length + UTF-8.
  *
- * <p>{@code main(OUT)} writes the vectors of the GPU check ({@code deploy/gpu-check}): larger
- * cases than the unit test's (see {@link CudaHarnessTest#cases}).
+ * <p>{@link CudaHarnessTest#writesGpuCheckVectors} writes the GPU check's (larger) vectors.
  */
 final class KernelVectors {
   record Decode(String name, SeedLmParams params, int g, long numel, long blocks, byte[] offsets, byte[] packed, float[] expected) {}
@@ -201,16 +200,5 @@ final class KernelVectors {
   static double gauss(SplittableRandom rnd) {
     double u = 1 - rnd.nextDouble(), v = rnd.nextDouble();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-
-  public static void main(String[] args) throws Exception {
-    if (args.length != 1) {
-      System.err.println("usage: KernelVectors OUT   (the GPU check's vectors, see deploy/gpu-check)");
-      System.exit(2);
-    }
-    KernelVectors v = CudaHarnessTest.cases(true);
-    v.write(Path.of(args[0]));
-    System.out.println("wrote " + args[0] + " (" + Files.size(Path.of(args[0])) + " bytes): " + v.decode.size()
-        + " decode cases, " + v.search.size() + " search cases");
   }
 }
