@@ -42,11 +42,7 @@ class CudaHarnessTest {
 
   @Test
   void hostHarnessEqualsJavaDecoderAndSearch() throws Exception {
-    Path harness = tmp.resolve("harness");
-    Path log = tmp.resolve("build.log");
-    int rc = run(List.of(REPO.resolve("deploy/build-cuda").toString(), "harness", harness.toString()), log);
-    Assumptions.assumeTrue(rc != 3, "no C++ compiler (g++ or nvcc) on PATH: " + read(log).trim());
-    assertEquals(0, rc, () -> "deploy/build-cuda harness failed: " + read(log));
+    Path harness = buildHarness();
 
     KernelVectors v = cases(false);
     Path in = tmp.resolve("vectors.bin");
@@ -76,6 +72,28 @@ class CudaHarnessTest {
         assertEquals(s.expected()[b], got[b], () -> s.name() + " block " + bb);
       }
     }
+  }
+
+  /** The harness notices one flipped bit in an expected float and a wrong expected seed. */
+  @Test
+  void harnessReportsAWrongExpectedValue() throws Exception {
+    Path harness = buildHarness();
+    SplittableRandom rnd = new SplittableRandom(3);
+    KernelVectors v = new KernelVectors();
+    SeedLmParams p = new SeedLmParams(8, 3, 8);
+    decode(v, "flipped", p, 45, 0, rnd);
+    v.decode.get(0).expected()[17] = Float.intBitsToFloat(Float.floatToRawIntBits(v.decode.get(0).expected()[17]) ^ 1);
+    float[] w = KernelVectors.gaussian(4, 8, 0.02, rnd);
+    searchV1(v, "wrong-seed", p, w, 4, false);
+    SeedChoice e = v.search.get(0).expected()[3];
+    v.search.get(0).expected()[3] = new SeedChoice(e.seed() % p.numSeeds() + 1, e.exponent(), e.q(), e.err());
+    Path in = tmp.resolve("bad.bin");
+    v.write(in);
+    Path runLog = tmp.resolve("bad.log");
+    assertEquals(1, run(List.of(harness.toString(), in.toString(), tmp.resolve("bad-out.bin").toString()), runLog));
+    String text = read(runLog);
+    assertTrue(text.contains("decode flipped") && text.contains("mismatches=1"), text);
+    assertTrue(text.contains("search wrong-seed") && text.contains("total mismatches: 2"), text);
   }
 
   /**
@@ -211,6 +229,16 @@ class CudaHarnessTest {
       }
     }
     return have == count ? out : java.util.Arrays.copyOf(out, have - have % 8);
+  }
+
+  /** deploy/build-cuda harness into the temp dir; skips the test when no compiler exists. */
+  private Path buildHarness() throws Exception {
+    Path harness = tmp.resolve("harness");
+    Path log = tmp.resolve("build.log");
+    int rc = run(List.of(REPO.resolve("deploy/build-cuda").toString(), "harness", harness.toString()), log);
+    Assumptions.assumeTrue(rc != 3, "no C++ compiler (g++ or nvcc) on PATH: " + read(log).trim());
+    assertEquals(0, rc, () -> "deploy/build-cuda harness failed: " + read(log));
+    return harness;
   }
 
   private static int run(List<String> cmd, Path log) throws Exception {
