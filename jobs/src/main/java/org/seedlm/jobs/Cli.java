@@ -175,6 +175,14 @@ public final class Cli implements Callable<Integer> {
     @Option(names = "--kernel", description = "fast (default) or reference")
     String kernel;
 
+    @Option(names = "--device", description = "Where the SeedLM search runs: auto (default: a GPU when one can "
+        + "be used, else the CPU), gpu (refused without one) or cpu")
+    String device;
+
+    @Option(names = "--gpu-ordinal", description = "CUDA device in local mode (default 0; in a cluster the task "
+        + "uses the GPU Spark assigned to it)")
+    Integer gpuOrdinal;
+
     @Option(names = "--fail-units", split = ",", hidden = true, description = "Test hook: units that fail")
     List<Integer> failUnits = new ArrayList<>();
 
@@ -189,8 +197,10 @@ public final class Cli implements Callable<Integer> {
           c.getInt(SeedLmConf.UNIT_BLOCKS, unitBlocks, SeedLmConf.UNIT_BLOCKS_DEFAULT),
           c.get(SeedLmConf.NON_FINITE, nonFinite, SeedLmConf.NON_FINITE_DEFAULT),
           c.get(SeedLmConf.KERNEL, kernel, SeedLmConf.KERNEL_DEFAULT), Set.copyOf(failUnits),
-          c.progressSeconds());
-      Kernels.provider(o.kernel()).codec(o.codec()); // refuse a bad codec or kernel before starting Spark
+          c.progressSeconds(), c.get(SeedLmConf.DEVICE, device, SeedLmConf.DEVICE_DEFAULT),
+          c.getInt(SeedLmConf.GPU_ORDINAL, gpuOrdinal, SeedLmConf.GPU_ORDINAL_DEFAULT));
+      // refuse a bad codec, kernel or device (--device gpu without a usable GPU) before starting Spark
+      Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec());
       SparkSession s = spark.session("seedlm quantize", c);
       try {
         QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);

@@ -13,6 +13,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
 import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.gpu.GpuSeedLmCodec;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.Planner;
 import org.seedlm.pipeline.run.RunDirectory;
@@ -44,9 +45,19 @@ public final class QuantizeJob {
    * @param kernel fast or reference
    * @param failUnits units that fail on purpose (test hook; empty in normal use)
    * @param progressSeconds progress line interval, 0 for none
+   * @param device cpu, gpu or auto (where the SeedLM search runs, see {@link Kernels})
+   * @param gpuOrdinal the CUDA device where Spark assigns none (local mode)
    */
   public record Options(String model, String run, String codec, List<String> include, List<String> exclude,
-      int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {}
+      int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds,
+      String device, int gpuOrdinal) {
+    /** On the CPU ({@code --device cpu}). */
+    public Options(String model, String run, String codec, List<String> include, List<String> exclude,
+        int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {
+      this(model, run, codec, include, exclude, unitBlocks, nonFinite, kernel, failUnits, progressSeconds,
+          "cpu", 0);
+    }
+  }
 
   /**
    * What a quantize command did.
@@ -68,7 +79,7 @@ public final class QuantizeJob {
 
   public static Result run(SparkSession spark, Options o, PrintStream out) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    BlockCodec codec = Kernels.provider(o.kernel()).codec(o.codec());
+    BlockCodec codec = Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec());
     RunDirectory run = RunDirectory.at(o.run(), conf);
     Plan plan;
     RunSpec spec;
@@ -91,7 +102,7 @@ public final class QuantizeJob {
     List<WorkUnit> pending = run.pendingUnits(plan);
     out.printf("[quantize] %s: %d tensors, %,d weights, %,d blocks in %d units; %d units to compute (%s, %s)%n",
         o.run(), plan.tensors().size(), plan.numWeights(), plan.numBlocks(), plan.numUnits(), pending.size(),
-        codec.name(), o.kernel());
+        codec.name(), o.kernel() + (codec instanceof GpuSeedLmCodec g ? " on " + g.device().describe() : ""));
     if (!plan.keptWeightsByReason().isEmpty()) {
       out.printf("[quantize] kept 2-D/3-D float weights by reason: %s (list them with `seedlm tensors --model %s`)%n",
           plan.keptWeightsByReason(), o.model());
@@ -101,7 +112,7 @@ public final class QuantizeJob {
     }
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    UnitRunner.Context ctx = new UnitRunner.Context(o.run(), spec.model(), spec, Kernels.provider(o.kernel()),
+    UnitRunner.Context ctx = new UnitRunner.Context(o.run(), spec.model(), spec, Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()),
         o.failUnits());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
     LongAccumulator unitsDone = spark.sparkContext().longAccumulator("seedlm.units");

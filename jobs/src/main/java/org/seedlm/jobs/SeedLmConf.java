@@ -34,6 +34,15 @@ final class SeedLmConf {
   /** Seed-search implementation: {@code fast} (SIMD kernel, default) or {@code reference} (plain loops). */
   static final String KERNEL = "kernel";
   static final String KERNEL_DEFAULT = "fast";
+  /**
+   * Where SeedLM kernels run: {@code auto} (default: the GPU when one can be used, else the CPU,
+   * saying why once), {@code gpu} (refused when there is none) or {@code cpu}. See README, GPU.
+   */
+  static final String DEVICE = "device";
+  static final String DEVICE_DEFAULT = "auto";
+  /** CUDA device ordinal where Spark does not assign one (local mode, commands outside Spark). */
+  static final String GPU_ORDINAL = "gpu-ordinal";
+  static final int GPU_ORDINAL_DEFAULT = 0;
   /** Largest packed output shard. */
   static final String SHARD_SIZE = "shard-size";
   static final String SHARD_SIZE_DEFAULT = "4g";

@@ -50,6 +50,23 @@ class CliTest {
   }
 
   @Test
+  void unknownDeviceIsRefused(@TempDir Path tmp) {
+    String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--device", "tpu");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot use device \"tpu\": expected cpu, gpu or auto (set --device)"), r[1]);
+  }
+
+  /** Where no GPU can be used (this build machine): --device gpu is bad input, before Spark starts. */
+  @Test
+  void deviceGpuWithoutAGpuIsRefused(@TempDir Path tmp) {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        org.seedlm.pipeline.gpu.Devices.open("auto", 0, m -> {}).isEmpty(), "a GPU is usable here");
+    String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--device", "gpu");
+    assertEquals("2", r[0]);
+    assertTrue(r[1].contains("Cannot use --device gpu: ") && r[1].contains("(use --device cpu or auto)"), r[1]);
+  }
+
+  @Test
   void statusOfAMissingRunSaysWhatToDo(@TempDir Path tmp) {
     String[] r = run("status", "--run", tmp.resolve("nothing").toString());
     assertEquals("2", r[0]);
