@@ -10,6 +10,13 @@ import org.seedlm.pipeline.codec.TensorCodec;
 import org.seedlm.pipeline.codec.TensorCodecs;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.tools.CodecComparison;
+import java.nio.file.Paths;
+import java.util.Locale;
+import org.apache.hadoop.conf.Configuration;
+import org.seedlm.pipeline.eval.BrownCorpus;
+import org.seedlm.pipeline.eval.ZeroShotReport;
+import org.seedlm.pipeline.run.TensorSelection;
+import org.seedlm.pipeline.tools.DecodedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -34,11 +41,40 @@ final class Compare implements Callable<Integer> {
       + "N weights (default: the whole tensor)")
   long maxWeights = Long.MAX_VALUE;
 
+  @Option(names = "--eval", description = "Also encode every selected tensor of the model with each codec, decode "
+      + "it in memory and evaluate it against the original (the columns of report; no run, no packed model)")
+  boolean eval;
+
+  @Option(names = "--items", description = "With --eval: cloze items (default: ${DEFAULT-VALUE}; half as many MLM "
+      + "sentences or Brown passages)")
+  int items = 100;
+
+  @Option(names = "--brown", description = "With --eval: Brown corpus folder (default: -Dseedlm.brown.dir, else "
+      + "work/data)")
+  String brown;
+
   @Option(names = "--kernel", description = "fast (default) or reference")
   String kernel = SeedLmConf.KERNEL_DEFAULT;
 
   @picocli.CommandLine.Mixin
   Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
+
+  /** Every codec on every selected tensor, decoded in memory, evaluated against the original: one table. */
+  private void evaluate(Checkpoint ck, List<TensorCodec> list) throws java.io.IOException {
+    Configuration conf = hadoop.hadoopConf();
+    Path modelDir = ck.modelDirectory();
+    BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(Paths.get(brown));
+    Report.Evaluation evaluation = Report.evaluation(conf, modelDir, corpus, items);
+    System.out.printf("Whole model, the tensors of the default selection, decoded in memory; %s%n",
+        evaluation.describe());
+    System.out.printf("%-18s %7s %9s %s%n", "codec", "bits/w", "rel_error", evaluation.header());
+    for (TensorCodec codec : list) {
+      DecodedModel decoded = DecodedModel.encode(ck, TensorSelection.defaults(), codec);
+      ZeroShotReport z = evaluation.evaluate(decoded);
+      System.out.printf(Locale.ROOT, "%-18s %7.3f %9.5f %s%n", codec.name(), decoded.bitsPerWeight(),
+          decoded.stats().relativeError(), evaluation.cells(z));
+    }
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -65,6 +101,9 @@ final class Compare implements Callable<Integer> {
               r.stats().relativeError(), r.stats().snrDb(), r.stats().maxAbsErr(), r.seconds());
         }
         System.out.println();
+      }
+      if (eval) {
+        evaluate(ck, list);
       }
     }
     return Cli.OK;

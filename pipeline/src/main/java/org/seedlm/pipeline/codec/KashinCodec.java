@@ -46,7 +46,7 @@ public final class KashinCodec implements TensorCodec {
   public static final int BLOCK_DEFAULT = 256;
 
   /** Greedy rounds (4 steps each) of the preset. */
-  public static final int ROUNDS_DEFAULT = 8;
+  public static final int ROUNDS_DEFAULT = 2;
 
   /** The fixed seed of the sign vector eps, stored in every encoded tensor. */
   public static final long SIGN_SEED = 20260401L;
