@@ -23,6 +23,7 @@ import org.seedlm.pipeline.eval.llama.CausalTasks;
 import org.seedlm.pipeline.eval.llama.HfTokenizer;
 import org.seedlm.pipeline.eval.llama.LlamaWeights;
 import org.seedlm.pipeline.pack.PackedModel;
+import org.seedlm.pipeline.tools.DecodedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -184,9 +185,21 @@ final class Eval implements Callable<Integer> {
     CausalReport evaluate(Path packed) throws java.io.IOException {
       try (LlamaWeights original = LlamaWeights.checkpoint(conf, modelDir);
           LlamaWeights compressed = packed == null ? null : LlamaWeights.packed(conf, modelDir, packed)) {
-        return CausalEvaluator.evaluate(original, compressed, tasks, generated,
-            line -> System.err.println("[eval] " + line));
+        return evaluate(original, compressed);
       }
+    }
+
+    /** Original against a model decoded in memory. */
+    CausalReport evaluate(DecodedModel decoded) throws java.io.IOException {
+      try (LlamaWeights original = LlamaWeights.checkpoint(conf, modelDir);
+          LlamaWeights compressed = decoded.llama(LlamaWeights.checkpoint(conf, modelDir))) {
+        return evaluate(original, compressed);
+      }
+    }
+
+    private CausalReport evaluate(LlamaWeights original, LlamaWeights compressed) throws java.io.IOException {
+      return CausalEvaluator.evaluate(original, compressed, tasks, generated,
+          line -> System.err.println("[eval] " + line));
     }
   }
 

@@ -24,6 +24,8 @@ import org.seedlm.pipeline.eval.llama.CausalReport;
 import org.seedlm.pipeline.pack.PackedFormat;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.Verifier;
+import org.seedlm.pipeline.safetensors.Checkpoint;
+import org.seedlm.pipeline.tools.DecodedModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -75,6 +77,9 @@ final class Report implements Callable<Integer> {
   interface Evaluation {
     ZeroShotReport evaluate(Path packed) throws java.io.IOException;
 
+    /** The same evaluation of a model decoded in memory ({@code seedlm compare --eval}). */
+    ZeroShotReport evaluate(DecodedModel decoded) throws java.io.IOException;
+
     /** The evaluation columns' header, and one report's cells. */
     String header();
 
@@ -97,8 +102,7 @@ final class Report implements Callable<Integer> {
         : BertImporter.ensureImported(BertImporter.locateJar(), new Path(work, "models/bert-base-uncased"), local);
     String modelName = model != null ? modelDir.getName() : "bert";
     BrownCorpus corpus = brown == null ? BrownCorpus.load() : BrownCorpus.load(java.nio.file.Paths.get(brown));
-    Evaluation evaluation = ModelFamily.of(local, modelDir) == ModelFamily.LLAMA ? causal(local, modelDir, corpus)
-        : masked(local, modelDir, corpus, c.progressSeconds());
+    Evaluation evaluation = evaluation(local, modelDir, corpus, items, c.progressSeconds());
 
     List<String> lines = new ArrayList<>();
     List<String> failed = new ArrayList<>();
@@ -161,8 +165,19 @@ final class Report implements Callable<Integer> {
     return Cli.OK;
   }
 
+  /**
+   * The evaluation of the model's family, with {@code items} cloze items; BERT's shows progress every
+   * {@code progressSeconds} (0: none).
+   */
+  static Evaluation evaluation(Configuration conf, Path modelDir, BrownCorpus corpus, int items,
+      double progressSeconds) throws java.io.IOException {
+    return ModelFamily.of(conf, modelDir) == ModelFamily.LLAMA ? causal(conf, modelDir, corpus, items)
+        : masked(conf, modelDir, corpus, items, progressSeconds);
+  }
+
   /** BERT: cloze and MLM pseudo-perplexity; the original's forward passes run once and are reused. */
-  private Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus, double progressSeconds)
+  private static Evaluation masked(Configuration conf, Path modelDir, BrownCorpus corpus, int items,
+      double progressSeconds)
       throws java.io.IOException {
     WordPieceTokenizer tok = WordPieceTokenizer.load(new Path(modelDir, "vocab.txt"), conf);
     EvalTasks tasks = EvalTasks.build(corpus, tok, items, Math.max(1, items / 2), EvalTasks.DEFAULT_SEED);
@@ -174,6 +189,13 @@ final class Report implements Callable<Integer> {
         try (Progress bar = new Progress("eval", "items", tasks.cloze().size() + tasks.mlm().size(), done::get, null,
             0, null, null, progressSeconds, System.out)) {
           return Evaluator.evaluate(original, BertModel.loadPacked(packed, conf), done::set);
+        }
+      }
+
+      @Override
+      public ZeroShotReport evaluate(DecodedModel decoded) throws java.io.IOException {
+        try (Checkpoint ck = Checkpoint.open(modelDir, conf)) {
+          return Evaluator.evaluate(original, new BertModel(decoded.bert(BertModel.weights(ck))), done -> { });
         }
       }
 
@@ -201,7 +223,8 @@ final class Report implements Callable<Integer> {
   }
 
   /** Llama family: Brown perplexity, log-likelihood cloze, self-generated passages, KL; tasks built once. */
-  private Evaluation causal(Configuration conf, Path modelDir, BrownCorpus corpus) throws java.io.IOException {
+  private static Evaluation causal(Configuration conf, Path modelDir, BrownCorpus corpus, int items)
+      throws java.io.IOException {
     Eval.Options opts = new Eval.Options();
     opts.items = items;
     Eval.CausalInputs inputs = Eval.CausalInputs.prepare(conf, modelDir, opts, corpus);
@@ -209,6 +232,11 @@ final class Report implements Callable<Integer> {
       @Override
       public ZeroShotReport evaluate(Path packed) throws java.io.IOException {
         return inputs.evaluate(packed);
+      }
+
+      @Override
+      public ZeroShotReport evaluate(DecodedModel decoded) throws java.io.IOException {
+        return inputs.evaluate(decoded);
       }
 
       @Override

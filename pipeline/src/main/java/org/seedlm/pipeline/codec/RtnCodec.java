@@ -110,9 +110,14 @@ public final class RtnCodec implements BlockCodec {
 
   /** Rounds a non-negative float scale to fp16 with the overflow rule; returns the fp16 bits. */
   static short scaleToF16(float s) {
-    short h = HalfFloats.floatToF16(s);
-    if (HalfFloats.f16ToFloat(h) == Float.POSITIVE_INFINITY) {
-      h = HalfFloats.floatToF16(F16_MAX);
+    return saturatingF16(s);
+  }
+
+  /** Rounds a finite float to fp16 (ties to even), saturating to +-65504 beyond the fp16 range. */
+  static short saturatingF16(float x) {
+    short h = HalfFloats.floatToF16(x);
+    if (Float.isInfinite(HalfFloats.f16ToFloat(h))) {
+      h = HalfFloats.floatToF16(Math.copySign(F16_MAX, x));
     }
     return h;
   }

@@ -3,13 +3,14 @@ package org.seedlm.pipeline.tools;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.TensorCodec;
 import org.seedlm.pipeline.metrics.ErrorStats;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 
 /**
  * Encodes the same weights of one tensor with several codecs and measures each: exact bits per
- * weight and the reconstruction error of the canonical decoder. No engine; used by
+ * weight from the encoded size and the reconstruction error of the canonical decoder. Block codecs
+ * take part through {@link org.seedlm.pipeline.codec.BlockTensorCodec}. No engine; used by
  * {@code seedlm compare}.
  */
 public final class CodecComparison {
@@ -19,37 +20,47 @@ public final class CodecComparison {
    * One codec's result.
    *
    * @param codec codec name
-   * @param bitsPerWeight exact bits per weight of the codec
+   * @param bitsPerWeight exact bits per weight: the encoded bytes over the weights
    * @param weights weights compared
    * @param stats reconstruction error
    * @param seconds encode time
    */
   public record Row(String codec, double bitsPerWeight, long weights, ErrorStats stats, double seconds) {}
 
+  /** The weights compared: {@code rows x cols}, row-major. */
+  public record Sample(float[] weights, int rows, int cols) {}
+
   /**
-   * Compares codecs on the first {@code maxWeights} weights of a tensor (all if it is smaller), in
-   * row-major order. Every codec sees exactly the same weights; a partial last block is zero-padded
-   * and its padding is excluded from the error.
+   * The first whole rows of a tensor holding at most {@code maxWeights} weights (at least one row);
+   * a tensor of rank above 2 is seen as {@code [prod(leading dims)][last dim]}, a rank-1 one as one row.
    */
-  public static List<Row> compare(Checkpoint ckpt, String tensor, List<BlockCodec> codecs, long maxWeights)
-      throws IOException {
+  public static Sample sample(Checkpoint ckpt, String tensor, long maxWeights) throws IOException {
+    long[] shape = ckpt.info(tensor).shape();
     long numel = ckpt.info(tensor).numel();
-    int n = (int) Math.min(Math.min(numel, maxWeights), Integer.MAX_VALUE - 1024);
+    long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+    long rows = Math.max(1, Math.min(numel / cols, Math.min(maxWeights, Integer.MAX_VALUE - 1024L) / cols));
+    int n = Math.toIntExact(rows * cols);
     float[] w = new float[n];
     ckpt.readFiniteFloats(tensor, 0, n, w, 0);
+    return new Sample(w, (int) rows, (int) cols);
+  }
+
+  /** Compares codecs on a tensor's sample ({@link #sample}): every codec sees exactly the same weights. */
+  public static List<Row> compare(Checkpoint ckpt, String tensor, List<TensorCodec> codecs, long maxWeights)
+      throws IOException {
+    return compare(sample(ckpt, tensor, maxWeights), codecs);
+  }
+
+  /** Compares codecs on the same weights. */
+  public static List<Row> compare(Sample s, List<TensorCodec> codecs) {
     List<Row> rows = new ArrayList<>();
-    for (BlockCodec codec : codecs) {
-      int c = codec.blockSize();
-      int blocks = (n + c - 1) / c;
-      float[] padded = java.util.Arrays.copyOf(w, blocks * c);
-      byte[] bits = new byte[(int) codec.packedBytes(blocks)];
+    for (TensorCodec codec : codecs) {
       long t0 = System.nanoTime();
-      codec.encode(padded, 0, blocks, bits, 0);
+      byte[] enc = codec.encode(s.weights(), s.rows(), s.cols());
       double secs = (System.nanoTime() - t0) / 1e9;
-      float[] what = new float[padded.length];
-      codec.decode(bits, 0, blocks, what, 0);
-      ErrorStats s = new ErrorStats().add(w, 0, what, 0, n);
-      rows.add(new Row(codec.name(), codec.bitsPerWeight(), n, s, secs));
+      float[] what = codec.decode(enc, s.rows(), s.cols());
+      ErrorStats st = new ErrorStats().add(s.weights(), 0, what, 0, s.weights().length);
+      rows.add(new Row(codec.name(), TensorCodec.bitsPerWeight(enc, s.rows(), s.cols()), s.weights().length, st, secs));
     }
     return rows;
   }
