@@ -175,6 +175,14 @@ public final class Cli implements Callable<Integer> {
     @Option(names = "--kernel", description = "fast (default) or reference")
     String kernel;
 
+    @Option(names = "--coefficients", description = "SeedLM coefficient rule: best (default; the least error "
+        + "among e, e-1 and the floor/ceil roundings, no extra bits) or nearest (format version 1's rule)")
+    String coefficients;
+
+    @Option(names = "--group-blocks", description = "SeedLM blocks per exponent-offset group G (default 4096, or "
+        + "the largest power of two dividing --unit-blocks when smaller; 0: format version 1, no offsets)")
+    Integer groupBlocks;
+
     @Option(names = "--fail-units", split = ",", hidden = true, description = "Test hook: units that fail")
     List<Integer> failUnits = new ArrayList<>();
 
@@ -189,8 +197,10 @@ public final class Cli implements Callable<Integer> {
           c.getInt(SeedLmConf.UNIT_BLOCKS, unitBlocks, SeedLmConf.UNIT_BLOCKS_DEFAULT),
           c.get(SeedLmConf.NON_FINITE, nonFinite, SeedLmConf.NON_FINITE_DEFAULT),
           c.get(SeedLmConf.KERNEL, kernel, SeedLmConf.KERNEL_DEFAULT), Set.copyOf(failUnits),
-          c.progressSeconds());
-      Kernels.provider(o.kernel()).codec(o.codec()); // refuse a bad codec or kernel before starting Spark
+          c.progressSeconds(), c.get(SeedLmConf.COEFFICIENTS, coefficients, SeedLmConf.COEFFICIENTS_DEFAULT),
+          c.getIntOrNull(SeedLmConf.GROUP_BLOCKS, groupBlocks));
+      // refuse a bad codec, rule or kernel before starting Spark
+      Kernels.provider(o.kernel()).codec(o.codec(), o.codecParams());
       SparkSession s = spark.session("seedlm quantize", c);
       try {
         QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);

@@ -21,15 +21,14 @@ final class Kernels {
   static UnitRunner.CodecProvider provider(String kernel, int threads) {
     return switch (kernel) {
       case "reference" -> Codecs::parse;
-      case "fast" -> name -> fast(name, threads);
+      case "fast" -> (name, params) -> fast(name, params, threads);
       default -> throw new BadInputException(String.format(
           "Cannot use kernel \"%s\": expected fast or reference (set --kernel)", kernel));
     };
   }
 
-  private static BlockCodec fast(String name, int threads) {
-    BlockCodec c = Codecs.parse(name);
-    return c instanceof SeedLmCodec s
-        ? new FastSeedLmCodec(s.seedLmParams(), threads, FastSeedSearch.defaultVectorBitSize()) : c;
+  private static BlockCodec fast(String name, java.util.Map<String, String> params, int threads) {
+    BlockCodec c = Codecs.parse(name, params);
+    return c instanceof SeedLmCodec s ? new FastSeedLmCodec(s, threads, FastSeedSearch.defaultVectorBitSize()) : c;
   }
 }

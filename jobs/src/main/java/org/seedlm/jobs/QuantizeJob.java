@@ -12,7 +12,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
+import java.util.Map;
 import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.CoefficientRule;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.Planner;
 import org.seedlm.pipeline.run.RunDirectory;
@@ -44,9 +48,29 @@ public final class QuantizeJob {
    * @param kernel fast or reference
    * @param failUnits units that fail on purpose (test hook; empty in normal use)
    * @param progressSeconds progress line interval, 0 for none
+   * @param coefficients SeedLM coefficient rule, {@code best} or {@code nearest}
+   * @param groupBlocks SeedLM blocks per exponent-offset group G (0: format version 1, no offsets); null:
+   *     {@link Planner#defaultGroupBlocks} of unitBlocks
    */
   public record Options(String model, String run, String codec, List<String> include, List<String> exclude,
-      int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {}
+      int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds,
+      String coefficients, Integer groupBlocks) {
+
+    /** Options with the default coefficient rule and G. */
+    public Options(String model, String run, String codec, List<String> include, List<String> exclude,
+        int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {
+      this(model, run, codec, include, exclude, unitBlocks, nonFinite, kernel, failUnits, progressSeconds,
+          CoefficientRule.DEFAULT.label(), null);
+    }
+
+    /** The format version 2 codec parameters these options ask for ({@link Codecs#parse(String, Map)}). */
+    public Map<String, String> codecParams() {
+      CoefficientRule.parse(coefficients, "--coefficients");
+      int g = groupBlocks != null ? groupBlocks : Planner.defaultGroupBlocks(unitBlocks);
+      return Map.of(SeedLmCodec.PARAM_COEFFICIENTS, coefficients, SeedLmCodec.PARAM_GROUP_BLOCKS,
+          Integer.toString(g));
+    }
+  }
 
   /**
    * What a quantize command did.
@@ -68,7 +92,7 @@ public final class QuantizeJob {
 
   public static Result run(SparkSession spark, Options o, PrintStream out) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    BlockCodec codec = Kernels.provider(o.kernel()).codec(o.codec());
+    BlockCodec codec = Kernels.provider(o.kernel()).codec(o.codec(), o.codecParams());
     RunDirectory run = RunDirectory.at(o.run(), conf);
     Plan plan;
     RunSpec spec;
@@ -79,7 +103,8 @@ public final class QuantizeJob {
           ckpt.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ckpt.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
-      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks());
+      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks(),
+          codec.groupBlocks());
     }
     if (plan.tensors().isEmpty()) {
       throw new BadInputException(String.format(

@@ -113,7 +113,7 @@ public final class Assembler {
     SafetensorsWriter w = new SafetensorsWriter()
         .metadata("format", "pt")
         .metadata(PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME)
-        .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.VERSION));
+        .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.versionFor(codec)));
     Map<String, MessageDigest> digests = new LinkedHashMap<>();
     for (String stored : shard.tensors()) {
       MessageDigest md = Sha256.digest();
@@ -121,7 +121,7 @@ public final class Assembler {
       if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
         PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
         TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
-            t.numBlocks(), t.shape(), t.dtype(), 0);
+            t.numBlocks(), t.shape(), t.dtype(), 0, tensorOffsets(run, plan, codec, t));
         w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
         w.add(stored, DType.U8, new long[] {meta.packedBytes()},
             out -> writePackedTensor(run, plan, codec, t, new DigestOutputStream(out, md)));
@@ -158,7 +158,7 @@ public final class Assembler {
     FileSystem fs = run.fs();
     Map<String, Object> manifest = new LinkedHashMap<>();
     manifest.put("format", PackedFormat.FORMAT_NAME);
-    manifest.put("format_version", PackedFormat.VERSION);
+    manifest.put("format_version", PackedFormat.versionFor(spec.newCodec()));
     manifest.put("codec", spec.codec());
     manifest.put("codec_params", spec.codecParams());
     manifest.put("model_fingerprint", spec.modelFingerprint());
@@ -258,6 +258,34 @@ public final class Assembler {
       }
       out.write(buf);
     }
+  }
+
+  /**
+   * A tensor's exponent offsets as stored in its metadata ({@link PackedFormat#encodeOffsets}): its units'
+   * offsets from their commit markers, in unit order (units hold whole groups); null for a codec without.
+   */
+  private static String tensorOffsets(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t)
+      throws IOException {
+    int g = codec.groupBlocks();
+    if (g == 0) {
+      return null;
+    }
+    int[] all = new int[Math.toIntExact((t.numBlocks() + g - 1) / g)];
+    int n = 0;
+    for (int id = t.firstUnit(); id < t.firstUnit() + t.numUnits(); id++) {
+      WorkUnit u = plan.unit(id);
+      CommitMarker m = run.readCommit(id);
+      int[] o = m.offsetArray();
+      if (m.offsets() == null || o.length != (u.numBlocks() + g - 1) / g || u.firstBlock() != (long) n * g) {
+        throw new IOException(String.format("Cannot assemble %s: unit %d's commit marker records %s exponent "
+            + "offsets, its %d blocks from block %d need %d (delete %s to recompute the unit)", t.name(), id,
+            m.offsets() == null ? "no" : Integer.toString(o.length), u.numBlocks(), u.firstBlock(),
+            (u.numBlocks() + g - 1) / g, run.commitPath(id)));
+      }
+      System.arraycopy(o, 0, all, n, o.length);
+      n += o.length;
+    }
+    return PackedFormat.encodeOffsets(all);
   }
 
   private static void copyTensor(Path shard, String name, Configuration conf, OutputStream out) throws IOException {

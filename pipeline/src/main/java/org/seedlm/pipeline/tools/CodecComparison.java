@@ -44,12 +44,13 @@ public final class CodecComparison {
       float[] padded = java.util.Arrays.copyOf(w, blocks * c);
       byte[] bits = new byte[(int) codec.packedBytes(blocks)];
       long t0 = System.nanoTime();
-      codec.encode(padded, 0, blocks, bits, 0);
+      int[] offsets = codec.groupOffsets(padded, 0, blocks);
+      codec.encode(padded, 0, blocks, offsets, bits, 0);
       double secs = (System.nanoTime() - t0) / 1e9;
       float[] what = new float[padded.length];
-      codec.decode(bits, 0, blocks, what, 0);
+      codec.decode(bits, 0, blocks, offsets, what, 0);
       ErrorStats s = new ErrorStats().add(w, 0, what, 0, n);
-      rows.add(new Row(codec.name(), codec.bitsPerWeight(), n, s, secs));
+      rows.add(new Row(codec.label(), codec.bitsPerWeight(), n, s, secs));
     }
     return rows;
   }
