@@ -112,10 +112,18 @@ public final class RunFixture {
     return f;
   }
 
-  /** Creates the run directory, spec and plan. */
+  /** Creates the run directory, spec and plan (format version 2 defaults, G fitted to the units). */
   public RunFixture plan(int unitBlocks, String nonFinite) throws IOException {
-    codec = Codecs.parse(codecName, java.util.Map.of("G", Integer.toString(Planner.defaultGroupBlocks(unitBlocks)),
+    return plan(unitBlocks, nonFinite, java.util.Map.of("G", Integer.toString(Planner.defaultGroupBlocks(unitBlocks)),
         "coefficients", "best"));
+  }
+
+  /**
+   * Creates the run directory, spec and plan with the codec parameters {@code v2Params} (see {@link
+   * Codecs#parse(String, java.util.Map)}; empty: format version 1, as a run made before version 2).
+   */
+  public RunFixture plan(int unitBlocks, String nonFinite, java.util.Map<String, String> v2Params) throws IOException {
+    codec = Codecs.parse(codecName, v2Params);
     try (Checkpoint c = Checkpoint.open(new Path(modelDir.toString()), conf)) {
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), codec.name(),
           codec.params(), List.of(), List.of(), unitBlocks, nonFinite, c.contentFingerprint());
