@@ -37,6 +37,15 @@ public final class CodecComparison {
     int n = (int) Math.min(Math.min(numel, maxWeights), Integer.MAX_VALUE - 1024);
     float[] w = new float[n];
     ckpt.readFiniteFloats(tensor, 0, n, w, 0);
+    return compare(w, codecs);
+  }
+
+  /**
+   * Compares codecs on the weights {@code w} (one tensor flattened row-major): each encodes the zero-padded
+   * blocks with the side data it chooses (SeedLM format version 2: its offsets) and decodes them back.
+   */
+  public static List<Row> compare(float[] w, List<BlockCodec> codecs) {
+    int n = w.length;
     List<Row> rows = new ArrayList<>();
     for (BlockCodec codec : codecs) {
       int c = codec.blockSize();
