@@ -63,11 +63,13 @@ class QuantizeJobTest extends SparkTestBase {
     }
     int blocks = w.length / 8;
     byte[] direct = new byte[(int) codec.packedBytes(blocks)];
-    codec.encode(w, 0, blocks, direct, 0);
+    int[] offsets = codec.groupOffsets(w, 0, blocks); // 73,728 blocks: 18 groups of 4096, two per unit
+    codec.encode(w, 0, blocks, offsets, direct, 0);
     float[] expected = new float[w.length];
-    codec.decode(direct, 0, blocks, expected, 0);
+    codec.decode(direct, 0, blocks, offsets, expected, 0);
     try (PackedModel pm = PackedModel.open(new org.apache.hadoop.fs.Path(run, "packed"), new Configuration())) {
       assertEquals(Set.of(q, "bert.encoder.layer.0.attention.self.key.weight"), pm.quantized().keySet());
+      assertArrayEquals(offsets, pm.offsets(q));
       assertArrayEquals(direct, pm.packedBytes(q));
       assertArrayEquals(expected, pm.decode(q));
       // Kept tensors travel unchanged.
