@@ -4,9 +4,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * SeedLM codec (SPEC) with the plain reference exact search.
+ * SeedLM codec (SPEC; {@code pipeline/FORMAT.md} section 6.1) with the plain reference exact search.
  *
- * <h2>Encoding (reference search, SPEC sections 4 and 5)</h2>
+ * <p>Format version 2: the blocks of a tensor form groups of {@link #groupBlocks()} = G blocks, each with
+ * an exponent offset o in [-100, 100] ({@link #groupOffsets}: {@code E(max |w|) - 6}, 0 for an all-zero
+ * group); a block stores e_rel and its exponent is {@code o + e_rel}. G = 0 is version 1 (every offset 0).
+ * The coefficient rule ({@link CoefficientRule}) is the encoder's only: {@code nearest} or {@code best}.
+ *
+ * <h2>Encoding (reference search, SPEC sections 4, 4b and 5)</h2>
  *
  * The block w (C weights) is widened to float64. For every seed s = 1..2^K-1, in increasing order,
  * {@link #quantizedError} computes, in float64:
@@ -14,8 +19,10 @@ import java.util.Map;
  * <ol>
  *   <li>{@code t_j = sum_{i=0..C-1} pinv_s[j][i] * w_i} (i ascending, starting from 0.0; plain
  *       multiply then add, no FMA), with pinv from {@link SeedBasis};
- *   <li>{@code e = exponent(max_j |t_j|)}, {@code q_j = clamp(rint(t_j / 2^e), -8, 7)} (see {@link
- *       #exponent(double)});
+ *   <li>{@code e0 = exponent(max_j |t_j|, o)} (see {@link #exponent(double, int)}), {@code e = o + e0};
+ *       rule nearest: {@code q_j = clamp(rint(t_j / 2^e), -8, 7)}; rule best: every candidate of {@link
+ *       CoefficientRule#BEST} is scored by steps 3 and 4 and the smallest error kept (ties: larger
+ *       e_rel, then the lexicographically smallest q);
  *   <li>{@code t_hat_j = q_j * 2^e} (exact);
  *   <li>{@code err = sum_{i=0..C-1} r_i * r_i} (i ascending, starting from 0.0) with {@code r_i =
  *       w_i - (u_i0 * t_hat_0 + u_i1 * t_hat_1 + ... )} (j ascending, plain multiply and add, no
@@ -24,7 +31,7 @@ import java.util.Map;
  *
  * The seed with the smallest err is chosen; on equal err the smallest seed wins (a later seed must be
  * strictly smaller to replace the current best). An all-zero block is stored as seed 1, e = -8, all
- * q = 0 (which is also what the search gives). The encoder scores only e, not e - 1.
+ * q = 0 (which is also what the search gives).
  *
  * <h2>Packed block (SPEC section 7)</h2>
  *
@@ -33,7 +40,7 @@ import java.util.Map;
  * <h2>Canonical decode</h2>
  *
  * With {@code uf} = the float32 U of {@link SeedBasis#uf()}: {@code th_j = (float) (q_j * 2^e)}
- * (exact); for each weight i: {@code acc = uf[i][0] * th_0} (float multiply), then for j = 1..P-1
+ * (exact; {@code e = o + e_rel}); for each weight i: {@code acc = uf[i][0] * th_0} (float multiply), then for j = 1..P-1
  * {@code acc = Math.fma(uf[i][j], th_j, acc)} (float FMA); {@code out_i = acc}. Every faster decoder
  * must reproduce this bit for bit.
  *
