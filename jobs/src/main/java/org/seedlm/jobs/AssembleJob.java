@@ -27,7 +27,7 @@ public final class AssembleJob {
     RunDirectory run = RunDirectory.at(runDir, conf);
     RunSpec spec = run.readSpec();
     Plan plan = run.readPlan();
-    BlockCodec codec = Codecs.parse(spec.codec());
+    BlockCodec codec = spec.newCodec();
     Assembler.checkComplete(run, plan);
     Assembler.prepare(run);
     List<Assembler.OutputShard> shards = Assembler.planShards(plan, codec, maxShardBytes);
@@ -36,14 +36,13 @@ public final class AssembleJob {
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
-    String codecName = spec.codec();
     spark.sparkContext().setJobGroup("SEEDLM-ASSEMBLE", "Assembling " + runDir, false);
     List<Assembler.ShardResult> results;
     try {
       results = jsc.parallelize(shards, shards.size())
           .map(s -> {
             Configuration c = hadoopConf.value().get();
-            return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, Codecs.parse(codecName),
+            return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, spec.newCodec(),
                 s, c);
           })
           .collect();

@@ -41,6 +41,14 @@ final class Bench implements Callable<Integer> {
   @Option(names = "--tensor", description = "Tensor of real blocks (default: layer 0 query of BERT)")
   String tensor = "bert.encoder.layer.0.attention.self.query.weight";
 
+  @Option(names = "--sweep", description = "Only the search speed at sigma 1 and 0.002 for version 1 and both "
+      + "version 2 rules, in one process")
+  boolean sweep;
+
+  @Option(names = "--scales", description = "Only the relative error of the config on Gaussian tensors of six "
+      + "scales, with and without outliers, version 1 against version 2")
+  boolean scales;
+
   @picocli.CommandLine.Mixin
   Cli.HadoopOptions hadoop = new Cli.HadoopOptions();
 
@@ -58,6 +66,17 @@ final class Bench implements Callable<Integer> {
     }
     if (refBlocks != null) {
       common.addAll(List.of("--ref-blocks", refBlocks.toString()));
+    }
+    if (scales) {
+      for (String c : config.equals("all") ? List.of("seedlm-4bit", "seedlm-3bit") : List.of(config)) {
+        org.seedlm.pipeline.tools.ScaleTable.main(new String[] {c});
+      }
+      return Cli.OK;
+    }
+    if (sweep) {
+      common.add("--sweep");
+      SearchBenchmark.main(common.toArray(new String[0]));
+      return Cli.OK;
     }
     if (!json) {
       System.out.println("== random Gaussian blocks");

@@ -183,6 +183,14 @@ public final class Cli implements Callable<Integer> {
         + "uses the GPU Spark assigned to it)")
     Integer gpuOrdinal;
 
+    @Option(names = "--coefficients", description = "SeedLM coefficient rule: best (default; the least error "
+        + "among e, e-1 and the floor/ceil roundings, no extra bits) or nearest (format version 1's rule)")
+    String coefficients;
+
+    @Option(names = "--group-blocks", description = "SeedLM blocks per exponent-offset group G (default 4096, or "
+        + "the largest power of two dividing --unit-blocks when smaller; 0: format version 1, no offsets)")
+    Integer groupBlocks;
+
     @Option(names = "--fail-units", split = ",", hidden = true, description = "Test hook: units that fail")
     List<Integer> failUnits = new ArrayList<>();
 
@@ -197,10 +205,11 @@ public final class Cli implements Callable<Integer> {
           c.getInt(SeedLmConf.UNIT_BLOCKS, unitBlocks, SeedLmConf.UNIT_BLOCKS_DEFAULT),
           c.get(SeedLmConf.NON_FINITE, nonFinite, SeedLmConf.NON_FINITE_DEFAULT),
           c.get(SeedLmConf.KERNEL, kernel, SeedLmConf.KERNEL_DEFAULT), Set.copyOf(failUnits),
-          c.progressSeconds(), c.get(SeedLmConf.DEVICE, device, SeedLmConf.DEVICE_DEFAULT),
+          c.progressSeconds(), c.get(SeedLmConf.COEFFICIENTS, coefficients, SeedLmConf.COEFFICIENTS_DEFAULT),
+          c.getIntOrNull(SeedLmConf.GROUP_BLOCKS, groupBlocks), c.get(SeedLmConf.DEVICE, device, SeedLmConf.DEVICE_DEFAULT),
           c.getInt(SeedLmConf.GPU_ORDINAL, gpuOrdinal, SeedLmConf.GPU_ORDINAL_DEFAULT));
-      // refuse a bad codec, kernel or device (--device gpu without a usable GPU) before starting Spark
-      Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec());
+      // refuse a bad codec, rule, kernel or device (--device gpu without a usable GPU) before starting Spark
+      Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec(), o.codecParams());
       SparkSession s = spark.session("seedlm quantize", c);
       try {
         QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);

@@ -32,7 +32,7 @@ public final class ErrorsJob {
   public static final List<String> TABLES = List.of("layer", "kind", "tensor");
 
   private static final String AGGREGATES = "COUNT(*) AS blocks, SUM(n) AS weights, "
-      + "ROUND(SUM(bits) / SUM(n), 4) AS bits_per_weight, "
+      + "ROUND(SUM(bits) / SUM(n), 4) AS bits_per_weight, " // block codes only; SeedLM v2 adds 8 / (G * C)
       + "SQRT(SUM(sq_err) / SUM(sq_norm)) AS rel_error, "
       + "10 * LOG10(SUM(sq_norm) / SUM(sq_err)) AS snr_db, "
       + "MAX(max_abs_err) AS max_abs_error";
@@ -79,6 +79,29 @@ public final class ErrorsJob {
     blocks.createOrReplaceTempView("blocks");
     Dataset<Row> units = spark.createDataFrame(new ArrayList<>(commits.values()), CommitMarker.class);
     units.createOrReplaceTempView("units");
+    offsetsView(spark, run.readSpec().newCodec().groupBlocks(), commits).createOrReplaceTempView("offsets");
+  }
+
+  /**
+   * The {@code offsets} view: one row per exponent-offset group of SeedLM format version 2 (tensor, unit,
+   * group index within the tensor, its first block, offset), from the commit markers; empty in version 1.
+   */
+  static Dataset<Row> offsetsView(SparkSession spark, int groupBlocks, Map<Integer, CommitMarker> commits) {
+    List<Row> rows = new ArrayList<>();
+    for (CommitMarker m : commits.values()) {
+      int[] o = m.offsetArray();
+      for (int i = 0; i < o.length; i++) {
+        long first = m.firstBlock() + (long) i * groupBlocks;
+        rows.add(org.apache.spark.sql.RowFactory.create(m.tensor(), m.unit(), first / groupBlocks, first, o[i]));
+      }
+    }
+    org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+        .add("tensor", org.apache.spark.sql.types.DataTypes.StringType)
+        .add("unit", org.apache.spark.sql.types.DataTypes.IntegerType)
+        .add("group_index", org.apache.spark.sql.types.DataTypes.LongType)
+        .add("first_block", org.apache.spark.sql.types.DataTypes.LongType)
+        .add("offset", org.apache.spark.sql.types.DataTypes.IntegerType);
+    return spark.createDataFrame(rows, schema);
   }
 
   /**

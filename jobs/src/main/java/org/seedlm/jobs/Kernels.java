@@ -32,7 +32,7 @@ final class Kernels {
   static UnitRunner.CodecProvider provider(String kernel, int threads) {
     return switch (kernel) {
       case "reference" -> Codecs::parse;
-      case "fast" -> name -> fast(name, threads);
+      case "fast" -> (name, params) -> fast(name, params, threads);
       default -> throw new BadInputException(String.format(
           "Cannot use kernel \"%s\": expected fast or reference (set --kernel)", kernel));
     };
@@ -47,12 +47,12 @@ final class Kernels {
     UnitRunner.CodecProvider cpu = provider(kernel);
     String d = Devices.check(device);
     if (d.equals(Devices.CPU)) return cpu;
-    return name -> {
-      BlockCodec c = cpu.codec(name);
+    return (name, params) -> {
+      BlockCodec c = cpu.codec(name, params);
       if (!(c instanceof FastSeedLmCodec || c instanceof SeedLmCodec)) return c;
       Optional<SeedLmAccelerator> acc = Devices.open(d, gpuOrdinal(gpuOrdinal), m -> LoggerFactory.getLogger(Kernels.class).warn(m));
-      SeedLmParams params = c instanceof FastSeedLmCodec f ? f.reference().seedLmParams() : ((SeedLmCodec) c).seedLmParams();
-      return acc.<BlockCodec>map(a -> new GpuSeedLmCodec(params, a)).orElse(c);
+      SeedLmCodec ref = c instanceof FastSeedLmCodec f ? f.reference() : (SeedLmCodec) c;
+      return acc.<BlockCodec>map(a -> new GpuSeedLmCodec(ref, a)).orElse(c);
     };
   }
 
@@ -68,9 +68,8 @@ final class Kernels {
     return Integer.parseInt(gpu.get().addresses()[0].trim());
   }
 
-  private static BlockCodec fast(String name, int threads) {
-    BlockCodec c = Codecs.parse(name);
-    return c instanceof SeedLmCodec s
-        ? new FastSeedLmCodec(s.seedLmParams(), threads, FastSeedSearch.defaultVectorBitSize()) : c;
+  private static BlockCodec fast(String name, java.util.Map<String, String> params, int threads) {
+    BlockCodec c = Codecs.parse(name, params);
+    return c instanceof SeedLmCodec s ? new FastSeedLmCodec(s, threads, FastSeedSearch.defaultVectorBitSize()) : c;
   }
 }

@@ -48,6 +48,15 @@ final class PageData {
    * results as the text table shows them.
    */
   void addRun(SparkSession spark, String runDir, String verify, String gate, Double kl) throws IOException {
+    addRun(spark, runDir, null, verify, gate, kl);
+  }
+
+  /**
+   * As above, with the packed model's exact bits per weight (format version 2's offsets included); null: the
+   * block codes' bits from the {@code blocks} view.
+   */
+  void addRun(SparkSession spark, String runDir, Double bitsPerWeight, String verify, String gate, Double kl)
+      throws IOException {
     RunDirectory rd = RunDirectory.at(runDir, spark.sparkContext().hadoopConfiguration());
     RunSpec spec = rd.readSpec();
     RunStatus st = RunStatus.of(rd);
@@ -62,7 +71,7 @@ final class PageData {
     run.put("failed", st.failed());
     run.put("blocks", st.blocks());
     run.put("blocks_per_second", st.blocksPerSecond());
-    run.put("bits_per_weight", summary.getDouble(0));
+    run.put("bits_per_weight", bitsPerWeight != null ? bitsPerWeight : summary.getDouble(0));
     run.put("median_rel_error", summary.getDouble(1));
     run.put("worst_rel_error", summary.getDouble(2));
     if (kl != null) {

@@ -12,8 +12,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.util.LongAccumulator;
+import java.util.Map;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.gpu.GpuSeedLmCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.CoefficientRule;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.Planner;
 import org.seedlm.pipeline.run.RunDirectory;
@@ -45,17 +49,29 @@ public final class QuantizeJob {
    * @param kernel fast or reference
    * @param failUnits units that fail on purpose (test hook; empty in normal use)
    * @param progressSeconds progress line interval, 0 for none
+   * @param coefficients SeedLM coefficient rule, {@code best} or {@code nearest}
+   * @param groupBlocks SeedLM blocks per exponent-offset group G (0: format version 1, no offsets); null:
+   *     {@link Planner#defaultGroupBlocks} of unitBlocks
    * @param device cpu, gpu or auto (where the SeedLM search runs, see {@link Kernels})
    * @param gpuOrdinal the CUDA device where Spark assigns none (local mode)
    */
   public record Options(String model, String run, String codec, List<String> include, List<String> exclude,
       int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds,
-      String device, int gpuOrdinal) {
-    /** On the CPU ({@code --device cpu}). */
+      String coefficients, Integer groupBlocks, String device, int gpuOrdinal) {
+
+    /** Options with the default coefficient rule and G, on the CPU ({@code --device cpu}). */
     public Options(String model, String run, String codec, List<String> include, List<String> exclude,
         int unitBlocks, String nonFinite, String kernel, Set<Integer> failUnits, double progressSeconds) {
       this(model, run, codec, include, exclude, unitBlocks, nonFinite, kernel, failUnits, progressSeconds,
-          "cpu", 0);
+          CoefficientRule.DEFAULT.label(), null, "cpu", 0);
+    }
+
+    /** The format version 2 codec parameters these options ask for ({@link Codecs#parse(String, Map)}). */
+    public Map<String, String> codecParams() {
+      CoefficientRule.parse(coefficients, "--coefficients");
+      int g = groupBlocks != null ? groupBlocks : Planner.defaultGroupBlocks(unitBlocks);
+      return Map.of(SeedLmCodec.PARAM_COEFFICIENTS, coefficients, SeedLmCodec.PARAM_GROUP_BLOCKS,
+          Integer.toString(g));
     }
   }
 
@@ -79,7 +95,7 @@ public final class QuantizeJob {
 
   public static Result run(SparkSession spark, Options o, PrintStream out) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    BlockCodec codec = Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec());
+    BlockCodec codec = Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec(), o.codecParams());
     RunDirectory run = RunDirectory.at(o.run(), conf);
     Plan plan;
     RunSpec spec;
@@ -90,7 +106,8 @@ public final class QuantizeJob {
           ckpt.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ckpt.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
-      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks());
+      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks(),
+          codec.groupBlocks());
     }
     if (plan.tensors().isEmpty()) {
       throw new BadInputException(String.format(

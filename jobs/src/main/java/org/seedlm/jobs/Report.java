@@ -22,6 +22,7 @@ import org.seedlm.pipeline.eval.WordPieceTokenizer;
 import org.seedlm.pipeline.eval.ZeroShotReport;
 import org.seedlm.pipeline.eval.llama.CausalReport;
 import org.seedlm.pipeline.pack.PackedFormat;
+import org.seedlm.pipeline.pack.PackedModel;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.Verifier;
 import org.seedlm.pipeline.safetensors.Checkpoint;
@@ -133,8 +134,12 @@ final class Report implements Callable<Integer> {
         String verified = v.ok() ? "ok" : "FAILED";
         ErrorsJob.registerViews(s, run);
         Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
-        ZeroShotReport r = evaluation.evaluate(new Path(run, RunDirectory.PACKED));
-        double bpw = e.getDouble(0);
+        Path packed = new Path(run, RunDirectory.PACKED);
+        ZeroShotReport r = evaluation.evaluate(packed);
+        double bpw;
+        try (PackedModel pm = PackedModel.open(packed, s.sparkContext().hadoopConfiguration())) {
+          bpw = EvalGate.bitsPerWeight(pm); // includes the exponent offsets' 8 bits per group
+        }
         String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
             : "FAIL";
         if (!v.ok() || gate.equals("FAIL")) {
@@ -144,7 +149,7 @@ final class Report implements Callable<Integer> {
             e.getDouble(2), verified, evaluation.cells(r), gate));
         System.out.println("[report] " + lines.get(lines.size() - 1));
         if (page != null) {
-          page.addRun(s, run, verified, gate, r.meanKl());
+          page.addRun(s, run, bpw, verified, gate, r.meanKl());
         }
       }
       if (page != null) {

@@ -43,6 +43,20 @@ final class SeedLmConf {
   /** CUDA device ordinal where Spark does not assign one (local mode, commands outside Spark). */
   static final String GPU_ORDINAL = "gpu-ordinal";
   static final int GPU_ORDINAL_DEFAULT = 0;
+  /**
+   * SeedLM coefficient rule: {@code best} (default: the smallest error among e, e - 1 and the floor/ceil
+   * roundings of every coefficient, at no cost in bits) or {@code nearest} (format version 1's rule, a
+   * little faster to encode).
+   */
+  static final String COEFFICIENTS = "coefficients";
+  static final String COEFFICIENTS_DEFAULT = "best";
+  /**
+   * SeedLM blocks per exponent-offset group G (format version 2: 8 bits per group keep small weights at
+   * full precision); default 4096, or the largest power of two dividing unit-blocks when smaller; 0 for
+   * format version 1 (no offsets).
+   */
+  static final String GROUP_BLOCKS = "group-blocks";
+
   /** Largest packed output shard. */
   static final String SHARD_SIZE = "shard-size";
   static final String SHARD_SIZE_DEFAULT = "4g";
@@ -94,7 +108,16 @@ final class SeedLmConf {
   }
 
   int getInt(String key, Integer cliValue, int defaultValue) {
-    String v = get(key, cliValue == null ? null : cliValue.toString(), Integer.toString(defaultValue));
+    Integer v = getIntOrNull(key, cliValue);
+    return v == null ? defaultValue : v;
+  }
+
+  /** The resolved integer value of {@code key}, or null when nothing sets it. */
+  Integer getIntOrNull(String key, Integer cliValue) {
+    String v = get(key, cliValue == null ? null : cliValue.toString(), null);
+    if (v == null) {
+      return null;
+    }
     try {
       return Integer.parseInt(v.trim());
     } catch (NumberFormatException e) {

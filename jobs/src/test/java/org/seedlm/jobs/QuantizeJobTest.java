@@ -41,8 +41,10 @@ class QuantizeJobTest extends SparkTestBase {
   }
 
   static QuantizeJob.Options options(String run, Set<Integer> failUnits, String kernel) {
+    // rule nearest: the reference search scores 1 candidate per seed instead of best's 16 (the rules are
+    // checked in the pipeline's tests); G = 4096 by default for these units of 8192 blocks
     return new QuantizeJob.Options(bert.toString(), run, CODEC, LAYER0_QK, List.of(), UNIT_BLOCKS, "fail",
-        kernel, failUnits, 0);
+        kernel, failUnits, 0, "nearest", null, "cpu", 0);
   }
 
   @Test
@@ -55,7 +57,7 @@ class QuantizeJobTest extends SparkTestBase {
     AssembleJob.run(spark, run, 4L << 30, OUT);
 
     // The packed tensor decodes to exactly what the codec gives when run directly on the weights.
-    BlockCodec codec = Codecs.parse(CODEC);
+    BlockCodec codec = Codecs.parse(CODEC, java.util.Map.of("G", "4096", "coefficients", "nearest"));
     String q = "bert.encoder.layer.0.attention.self.query.weight";
     float[] w = new float[768 * 768];
     try (Checkpoint ck = Checkpoint.open(bert, new Configuration())) {
@@ -63,11 +65,13 @@ class QuantizeJobTest extends SparkTestBase {
     }
     int blocks = w.length / 8;
     byte[] direct = new byte[(int) codec.packedBytes(blocks)];
-    codec.encode(w, 0, blocks, direct, 0);
+    int[] offsets = codec.groupOffsets(w, 0, blocks); // 73,728 blocks: 18 groups of 4096, two per unit
+    codec.encode(w, 0, blocks, offsets, direct, 0);
     float[] expected = new float[w.length];
-    codec.decode(direct, 0, blocks, expected, 0);
+    codec.decode(direct, 0, blocks, offsets, expected, 0);
     try (PackedModel pm = PackedModel.open(new org.apache.hadoop.fs.Path(run, "packed"), new Configuration())) {
       assertEquals(Set.of(q, "bert.encoder.layer.0.attention.self.key.weight"), pm.quantized().keySet());
+      assertArrayEquals(offsets, pm.offsets(q));
       assertArrayEquals(direct, pm.packedBytes(q));
       assertArrayEquals(expected, pm.decode(q));
       // Kept tensors travel unchanged.
@@ -87,7 +91,16 @@ class QuantizeJobTest extends SparkTestBase {
     ErrorStats directStats = new ErrorStats().add(w, 0, expected, 0, w.length);
     Row row = spark.sql(ErrorsJob.tableSql("tensor")).where("tensor = '" + q + "'").first();
     assertEquals(directStats.relativeError(), row.getDouble(row.fieldIndex("rel_error")), 1e-12);
-    assertEquals(codec.bitsPerWeight(), row.getDouble(row.fieldIndex("bits_per_weight")), 1e-4);
+    // the errors tables count the block codes; the offsets' 8 bits per group are in codec.bitsPerWeight()
+    assertEquals(codec.bitsPerBlock() / (double) codec.blockSize(), row.getDouble(row.fieldIndex("bits_per_weight")),
+        1e-4);
+    // the offsets view: 18 groups of 4096 blocks per tensor, the offsets the packed tensor holds
+    assertEquals(36L, spark.sql("SELECT COUNT(*) FROM offsets").first().getLong(0));
+    List<Row> qOffsets = spark.sql("SELECT offset FROM offsets WHERE tensor = '" + q + "' ORDER BY group_index")
+        .collectAsList();
+    for (int g = 0; g < offsets.length; g++) {
+      assertEquals(offsets[g], qOffsets.get(g).getInt(0), "group " + g);
+    }
     assertEquals("q", row.getString(row.fieldIndex("kind")));
     String layers = ErrorsJob.format(spark.sql(ErrorsJob.tableSql("layer")), "text");
     assertTrue(layers.startsWith("layer  blocks"), layers);

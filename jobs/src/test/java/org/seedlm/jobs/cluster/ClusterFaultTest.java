@@ -267,7 +267,8 @@ class ClusterFaultTest {
   /** Plans, computes every unit with the engine-free core (2 threads) and assembles; returns the digests. */
   static Map<String, String> undisturbedRun(Path runPath) throws IOException {
     Configuration conf = new Configuration();
-    BlockCodec codec = Codecs.parse(CODEC);
+    BlockCodec codec = Codecs.parse(CODEC, java.util.Map.of("G", Integer.toString(Planner.defaultGroupBlocks(UNIT_BLOCKS)),
+        "coefficients", "best"));
     RunDirectory run = RunDirectory.at(runPath.toString(), conf);
     RunSpec spec;
     Plan plan;
@@ -277,13 +278,14 @@ class ClusterFaultTest {
           codec.name(), codec.params(), include, List.of(), UNIT_BLOCKS, "fail", ck.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ck.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
-      plan = Planner.plan(sources, new TensorSelection(include, List.of()), codec.blockSize(), UNIT_BLOCKS);
+      plan = Planner.plan(sources, new TensorSelection(include, List.of()), codec.blockSize(), UNIT_BLOCKS,
+          codec.groupBlocks());
     }
     assertEquals(UNITS, plan.numUnits());
     run.initOrCheck(spec);
     run.writeOrCheckPlan(plan);
-    UnitRunner.CodecProvider fast = name -> Codecs.parse(name) instanceof SeedLmCodec s
-        ? new FastSeedLmCodec(s.seedLmParams(), 1, FastSeedSearch.defaultVectorBitSize()) : Codecs.parse(name);
+    UnitRunner.CodecProvider fast = (name, params) -> Codecs.parse(name, params) instanceof SeedLmCodec s
+        ? new FastSeedLmCodec(s, 1, FastSeedSearch.defaultVectorBitSize()) : Codecs.parse(name, params);
     UnitRunner.Context ctx = new UnitRunner.Context(runPath.toString(), spec.model(), spec, fast, Set.of());
     List<UnitRunner.Outcome> outcomes = IntStream.range(0, plan.numUnits()).parallel()
         .mapToObj(i -> UnitRunner.run(ctx, conf, plan.unit(i))).toList();

@@ -105,7 +105,7 @@ public final class MixedModel {
       Allocation a = new Allocation(FORMAT, VERSION, first.modelFingerprint(), targetBits, bits,
           sources.stream().map(r -> r.fs().makeQualified(r.root()).toString()).toList(), new TreeMap<>(choice));
       out.writeJsonReplacing(out.path(ALLOCATION), a);
-      Assembler.finish(out, first.model(), spec, plan, shards, results, out.conf());
+      Assembler.finish(out, first.model(), spec, PackedFormat.VERSION, plan, shards, results, out.conf());
       return a;
     } finally {
       for (PackedModel p : packed) {
@@ -116,7 +116,7 @@ public final class MixedModel {
 
   private static Assembler.ShardResult writeShard(List<PackedModel> packed, Map<String, Integer> choice,
       Assembler.OutputShard shard, RunDirectory out) throws IOException {
-    return Assembler.writePackedShard(out, shard, (w, stored, digest) -> {
+    return Assembler.writePackedShard(out, shard, PackedFormat.VERSION, (w, stored, digest) -> {
       String base = stored.endsWith(PackedFormat.PACKED_SUFFIX)
           ? stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()) : null;
       boolean quantized = base != null && choice.containsKey(base);

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.codec.BlockCodec;
-import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.run.CommitMarker;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.PlannedTensor;
@@ -27,7 +26,7 @@ public record TensorCosts(String run, String codec, String modelFingerprint, Map
   public static TensorCosts of(RunDirectory run) throws IOException {
     RunSpec spec = run.readSpec();
     Plan plan = run.readPlan();
-    BlockCodec codec = Codecs.parse(spec.codec());
+    BlockCodec codec = spec.newCodec();
     Map<Integer, CommitMarker> commits = run.readCommits();
     if (commits.size() < plan.numUnits()) {
       throw new BadInputException("Cannot use run " + run.root() + " for allocation: " + commits.size() + " of "
@@ -42,7 +41,7 @@ public record TensorCosts(String run, String codec, String modelFingerprint, Map
     Map<String, Tensor> tensors = new LinkedHashMap<>();
     for (PlannedTensor t : plan.tensors()) {
       double[] s = sums.getOrDefault(t.name(), new double[2]);
-      tensors.put(t.name(), new Tensor(t.name(), t.numel(), t.numBlocks() * codec.bitsPerBlock(), s[0], s[1]));
+      tensors.put(t.name(), new Tensor(t.name(), t.numel(), codec.storedBits(t.numBlocks()), s[0], s[1]));
     }
     return new TensorCosts(run.root().toString(), spec.codec(), spec.modelFingerprint(), tensors);
   }

@@ -2,6 +2,7 @@ package org.seedlm.pipeline.codec;
 
 import org.seedlm.pipeline.BadInputException;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,6 +21,15 @@ public final class Codecs {
   private static final Pattern RTN = Pattern.compile("rtn-(sym|asym)-b(\\d{1,9})-g(\\d{1,9})");
   private static final Pattern NF4 = Pattern.compile("nf4-g(\\d{1,9})");
 
+  /**
+   * The format version 2 parameters {@link #parse(String)} gives SeedLM codecs, as {@link #parse(String,
+   * Map)} takes them: {@code G = 4096}, {@code coefficients = best}.
+   */
+  public static Map<String, String> defaultParams() {
+    return Map.of(SeedLmCodec.PARAM_GROUP_BLOCKS, Integer.toString(SeedLmCodec.DEFAULT_GROUP_BLOCKS),
+        SeedLmCodec.PARAM_COEFFICIENTS, CoefficientRule.DEFAULT.label());
+  }
+
   /** The codecs every comparison runs by default. */
   public static List<String> standardNames() {
     return STANDARD;
@@ -28,7 +38,8 @@ public final class Codecs {
   /**
    * Parses a codec name: {@code seedlm-4bit}, {@code seedlm-3bit}, {@code seedlm-c{C}-p{P}-k{K}},
    * {@code rtn-sym-b{b}-g{g}}, {@code rtn-asym-b{b}-g{g}}, {@code nf4-g{n}}. Invalid parameters give
-   * the codec's own message; unknown names give one that lists the known forms. Either way a
+   * the codec's own message; unknown names give one that lists the known forms. SeedLM codecs are
+   * format version 2 with the default rule ({@code best}) and G (4096). Either way a
    * {@link BadInputException}: a codec name is what a user typed.
    */
   public static BlockCodec parse(String name) {
@@ -41,20 +52,50 @@ public final class Codecs {
     }
   }
 
+  /**
+   * Parses a codec name as {@link #parse(String)}, with the SeedLM format version 2 parameters taken
+   * from {@code params} (a run spec's or a packed tensor's recorded parameters, or a command's
+   * options): {@code G} (blocks per exponent-offset group, absent or 0: format version 1) and {@code
+   * coefficients} ({@code best} or {@code nearest}, absent: {@code nearest}). Other codecs ignore
+   * them; callers compare the remaining parameters themselves.
+   */
+  public static BlockCodec parse(String name, Map<String, String> params) {
+    BlockCodec c = parse(name);
+    if (!(c instanceof SeedLmCodec s)) {
+      return c;
+    }
+    String g = params.getOrDefault(SeedLmCodec.PARAM_GROUP_BLOCKS, "0");
+    int groupBlocks;
+    try {
+      groupBlocks = Integer.parseInt(g);
+    } catch (NumberFormatException e) {
+      throw new BadInputException(String.format(
+          "Cannot use codec %s with G=%s: G must be an integer >= 0 (set --group-blocks)", name, g));
+    }
+    if (groupBlocks < 0) {
+      throw new BadInputException(String.format(
+          "Cannot use codec %s with G=%d: G must be >= 1, or 0 for format version 1 (set --group-blocks)", name,
+          groupBlocks));
+    }
+    CoefficientRule rule = CoefficientRule.parse(
+        params.getOrDefault(SeedLmCodec.PARAM_COEFFICIENTS, CoefficientRule.NEAREST.label()), "--coefficients");
+    return new SeedLmCodec(s.seedLmParams(), rule, groupBlocks);
+  }
+
   private static BlockCodec create(String name) {
     if (name == null) {
       throw new BadInputException("Cannot use codec null: a name is required (known: " + KNOWN + ")");
     }
     String n = name.trim();
     if (n.equals("seedlm-4bit")) {
-      return new SeedLmCodec(SeedLmParams.FOUR_BIT);
+      return SeedLmCodec.v2(SeedLmParams.FOUR_BIT);
     }
     if (n.equals("seedlm-3bit")) {
-      return new SeedLmCodec(SeedLmParams.THREE_BIT);
+      return SeedLmCodec.v2(SeedLmParams.THREE_BIT);
     }
     Matcher m = SEEDLM.matcher(n);
     if (m.matches()) {
-      return new SeedLmCodec(
+      return SeedLmCodec.v2(
           new SeedLmParams(
               Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))));
     }

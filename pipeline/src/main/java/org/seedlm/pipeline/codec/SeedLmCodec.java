@@ -4,9 +4,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * SeedLM codec (SPEC) with the plain reference exact search.
+ * SeedLM codec (SPEC; {@code pipeline/FORMAT.md} section 6.1) with the plain reference exact search.
  *
- * <h2>Encoding (reference search, SPEC sections 4 and 5)</h2>
+ * <p>Format version 2: the blocks of a tensor form groups of {@link #groupBlocks()} = G blocks, each with
+ * an exponent offset o in [-100, 100] ({@link #groupOffsets}: {@code E(max |w|) - 6}, 0 for an all-zero
+ * group); a block stores e_rel and its exponent is {@code o + e_rel}. G = 0 is version 1 (every offset 0).
+ * The coefficient rule ({@link CoefficientRule}) is the encoder's only: {@code nearest} or {@code best}.
+ *
+ * <h2>Encoding (reference search, SPEC sections 4, 4b and 5)</h2>
  *
  * The block w (C weights) is widened to float64. For every seed s = 1..2^K-1, in increasing order,
  * {@link #quantizedError} computes, in float64:
@@ -14,8 +19,10 @@ import java.util.Map;
  * <ol>
  *   <li>{@code t_j = sum_{i=0..C-1} pinv_s[j][i] * w_i} (i ascending, starting from 0.0; plain
  *       multiply then add, no FMA), with pinv from {@link SeedBasis};
- *   <li>{@code e = exponent(max_j |t_j|)}, {@code q_j = clamp(rint(t_j / 2^e), -8, 7)} (see {@link
- *       #exponent(double)});
+ *   <li>{@code e0 = exponent(max_j |t_j|, o)} (see {@link #exponent(double, int)}), {@code e = o + e0};
+ *       rule nearest: {@code q_j = clamp(rint(t_j / 2^e), -8, 7)}; rule best: every candidate of {@link
+ *       CoefficientRule#BEST} is scored by steps 3 and 4 and the smallest error kept (ties: larger
+ *       e_rel, then the lexicographically smallest q);
  *   <li>{@code t_hat_j = q_j * 2^e} (exact);
  *   <li>{@code err = sum_{i=0..C-1} r_i * r_i} (i ascending, starting from 0.0) with {@code r_i =
  *       w_i - (u_i0 * t_hat_0 + u_i1 * t_hat_1 + ... )} (j ascending, plain multiply and add, no
@@ -24,7 +31,7 @@ import java.util.Map;
  *
  * The seed with the smallest err is chosen; on equal err the smallest seed wins (a later seed must be
  * strictly smaller to replace the current best). An all-zero block is stored as seed 1, e = -8, all
- * q = 0 (which is also what the search gives). The encoder scores only e, not e - 1.
+ * q = 0 (which is also what the search gives).
  *
  * <h2>Packed block (SPEC section 7)</h2>
  *
@@ -33,7 +40,7 @@ import java.util.Map;
  * <h2>Canonical decode</h2>
  *
  * With {@code uf} = the float32 U of {@link SeedBasis#uf()}: {@code th_j = (float) (q_j * 2^e)}
- * (exact); for each weight i: {@code acc = uf[i][0] * th_0} (float multiply), then for j = 1..P-1
+ * (exact; {@code e = o + e_rel}); for each weight i: {@code acc = uf[i][0] * th_0} (float multiply), then for j = 1..P-1
  * {@code acc = Math.fma(uf[i][j], th_j, acc)} (float FMA); {@code out_i = acc}. Every faster decoder
  * must reproduce this bit for bit.
  *
@@ -46,15 +53,51 @@ public final class SeedLmCodec implements BlockCodec {
 
   public static final int MAX_CODE = 7;
 
+  /** Range of a group's exponent offset o_g (format version 2, a signed byte). */
+  public static final int MIN_OFFSET = -100;
+
+  public static final int MAX_OFFSET = 100;
+
+  /** Blocks per offset group of a new run when none is asked for (SPEC section 4b). */
+  public static final int DEFAULT_GROUP_BLOCKS = 4096;
+
+  /** Codec parameter keys of format version 2 (absent: version 1, {@code nearest}, no offsets). */
+  public static final String PARAM_GROUP_BLOCKS = "G";
+
+  public static final String PARAM_COEFFICIENTS = "coefficients";
+
   private final SeedLmParams params;
   private final SeedBasis basis;
+  private final CoefficientRule rule;
+  private final int groupBlocks; // G, 0: version 1 (no offsets: every o_g = 0)
 
+  /** The version 1 codec: rule {@code nearest}, no exponent offsets. */
   public SeedLmCodec(SeedLmParams params) {
-    if (params == null) {
-      throw new IllegalArgumentException("Cannot create SeedLM codec: params are required");
+    this(params, CoefficientRule.NEAREST, 0);
+  }
+
+  /**
+   * @param rule how coefficients are chosen (encoder only)
+   * @param groupBlocks G, blocks per exponent-offset group (format version 2); 0 for version 1 (every
+   *     offset 0)
+   */
+  public SeedLmCodec(SeedLmParams params, CoefficientRule rule, int groupBlocks) {
+    if (params == null || rule == null) {
+      throw new IllegalArgumentException("Cannot create SeedLM codec: params and rule are required");
+    }
+    if (groupBlocks < 0) {
+      throw new IllegalArgumentException(
+          "Cannot create SeedLM codec with group-blocks " + groupBlocks + ": must be >= 1, or 0 for format version 1");
     }
     this.params = params;
     this.basis = SeedBasis.of(params);
+    this.rule = rule;
+    this.groupBlocks = groupBlocks;
+  }
+
+  /** The version 2 codec with the default rule ({@code best}) and G ({@value #DEFAULT_GROUP_BLOCKS}). */
+  public static SeedLmCodec v2(SeedLmParams params) {
+    return new SeedLmCodec(params, CoefficientRule.DEFAULT, DEFAULT_GROUP_BLOCKS);
   }
 
   public SeedLmParams seedLmParams() {
@@ -65,17 +108,43 @@ public final class SeedLmCodec implements BlockCodec {
     return basis;
   }
 
+  public CoefficientRule rule() {
+    return rule;
+  }
+
+  @Override
+  public int groupBlocks() {
+    return groupBlocks;
+  }
+
   @Override
   public String name() {
     return params.name();
   }
 
   @Override
+  public String label() {
+    return rule == CoefficientRule.DEFAULT && groupBlocks == DEFAULT_GROUP_BLOCKS ? name()
+        : name() + "[" + rule.label() + ",G=" + groupBlocks + "]";
+  }
+
+  /**
+   * {@code C}, {@code P}, {@code K}; in format version 2 also {@code G} and {@code coefficients}.
+   * Version 1 with the {@code nearest} rule has exactly the version 1 keys; {@code coefficients} is
+   * recorded whenever it is not version 1's {@code nearest}.
+   */
+  @Override
   public Map<String, String> params() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("C", Integer.toString(params.c()));
     m.put("P", Integer.toString(params.p()));
     m.put("K", Integer.toString(params.k()));
+    if (groupBlocks > 0) {
+      m.put(PARAM_GROUP_BLOCKS, Integer.toString(groupBlocks));
+    }
+    if (groupBlocks > 0 || rule != CoefficientRule.NEAREST) {
+      m.put(PARAM_COEFFICIENTS, rule.label());
+    }
     return m;
   }
 
@@ -89,36 +158,115 @@ public final class SeedLmCodec implements BlockCodec {
     return params.bitsPerBlock();
   }
 
+  /** {@code (K + 4 + 4P) / C + 8 / (G * C)} (SPEC section 4b), without the last term in version 1. */
+  @Override
+  public double bitsPerWeight() {
+    double perBlock = params.bitsPerBlock() + (groupBlocks == 0 ? 0.0 : 8.0 / groupBlocks);
+    return perBlock / params.c();
+  }
+
   // ---------------------------------------------------------------------------------------------
-  // Coefficient quantization
+  // Exponents and offsets
 
   /**
-   * The shared exponent: the smallest integer e with {@code maxAbs <= 7.5 * 2^e}, clamped to [-8,
-   * 7]. Exact (no logarithm): zero, subnormals and anything {@code <= 7.5 * 2^-8} give -8, anything
-   * above {@code 7.5 * 2^7} (including infinity) gives 7.
+   * The shared exponent of version 1: {@link #exponent(double, int)} with offset 0, i.e. the smallest
+   * integer e with {@code maxAbs <= 7.5 * 2^e}, clamped to [-8, 7]. Exact (no logarithm).
    *
    * @throws IllegalArgumentException for NaN or negative input
    */
   public static int exponent(double maxAbs) {
+    return exponent(maxAbs, 0);
+  }
+
+  /**
+   * {@code e0 = E(maxAbs) - offset} clamped to [-8, 7] (SPEC section 4b), with {@link #ceilExponent}
+   * E: zero gives -8 and infinity gives 7.
+   *
+   * @throws IllegalArgumentException for NaN or negative input
+   */
+  public static int exponent(double maxAbs, int offset) {
     if (!(maxAbs >= 0.0)) {
       throw new IllegalArgumentException(
           "Cannot compute exponent of maxAbs=" + maxAbs + ": maxAbs must be >= 0 and not NaN");
     }
-    if (maxAbs <= 0x1.ep-6) { // 7.5 * 2^-8
+    if (maxAbs == 0.0) {
       return MIN_CODE;
     }
-    if (maxAbs > 0x1.ep9) { // 7.5 * 2^7
+    if (maxAbs == Double.POSITIVE_INFINITY) {
       return MAX_CODE;
     }
-    // maxAbs is normal here, in [2^g, 2^(g+1)); 7.5*2^(g-3) < 2^g <= maxAbs <= 2^(g+1) < 7.5*2^(g-1)
-    int g = Math.getExponent(maxAbs);
-    int e = maxAbs <= Math.scalb(7.5, g - 2) ? g - 2 : g - 1;
-    return Math.max(MIN_CODE, Math.min(MAX_CODE, e));
+    return Math.max(MIN_CODE, Math.min(MAX_CODE, ceilExponent(maxAbs) - offset));
+  }
+
+  /**
+   * {@code E(x) = ceil(log2(x / 7.5))}, the smallest integer e with {@code x <= 7.5 * 2^e}, computed
+   * exactly on the float bits (subnormals are first scaled by 2^64, exactly), unclamped.
+   *
+   * @param x finite, {@code > 0}
+   */
+  public static int ceilExponent(double x) {
+    if (!(x > 0.0) || x == Double.POSITIVE_INFINITY) {
+      throw new IllegalArgumentException("Cannot compute E(" + x + "): needs a finite x > 0");
+    }
+    int shift = 0;
+    if (x < Double.MIN_NORMAL) {
+      x = Math.scalb(x, 64);
+      shift = 64;
+    }
+    // x is normal here, in [2^g, 2^(g+1)); 7.5*2^(g-3) < 2^g <= x <= 2^(g+1) < 7.5*2^(g-1)
+    int g = Math.getExponent(x);
+    return (x <= Math.scalb(7.5, g - 2) ? g - 2 : g - 1) - shift;
+  }
+
+  /**
+   * The reference encoder's exponent offset of one group (SPEC section 4b): {@code o_g = E(max |w|) -
+   * 6} over the given weights, 0 for an all-zero group, clamped to [-100, 100]. Zero padding does not
+   * change it, so the padded buffer of a tensor's last block may be passed whole.
+   *
+   * @throws IllegalArgumentException for a non-finite weight
+   */
+  public static int groupOffset(float[] w, int off, int n) {
+    double mx = 0;
+    for (int i = off; i < off + n; i++) {
+      if (!Float.isFinite(w[i])) {
+        throw new IllegalArgumentException(
+            "Cannot compute the exponent offset: weight " + i + " is " + w[i] + ", weights must be finite");
+      }
+      mx = Math.max(mx, Math.abs(w[i]));
+    }
+    if (mx == 0) {
+      return 0;
+    }
+    return Math.max(MIN_OFFSET, Math.min(MAX_OFFSET, ceilExponent(mx) - 6));
+  }
+
+  /**
+   * The reference offsets of blocks {@code w[wOff ..]} ({@code nBlocks} of C weights, the first at a
+   * group start): one per group of {@link #groupBlocks()} blocks (the last may be shorter); empty in
+   * version 1.
+   */
+  @Override
+  public int[] groupOffsets(float[] w, int wOff, int nBlocks) {
+    if (groupBlocks == 0) {
+      return new int[0];
+    }
+    int c = params.c();
+    int groups = (int) ((nBlocks + (long) groupBlocks - 1) / groupBlocks);
+    int[] o = new int[groups];
+    for (int g = 0; g < groups; g++) {
+      int b0 = g * groupBlocks;
+      int nb = Math.min(groupBlocks, nBlocks - b0);
+      o[g] = groupOffset(w, wOff + b0 * c, nb * c);
+    }
+    return o;
   }
 
   /** {@code clamp(rint(t / 2^e), -8, 7)}; the division is an exact scaling. */
   public static int quantize(double t, int e) {
-    double r = Math.rint(Math.scalb(t, -e));
+    return clampCode(Math.rint(Math.scalb(t, -e)));
+  }
+
+  private static int clampCode(double r) {
     if (r < MIN_CODE) {
       return MIN_CODE;
     }
@@ -131,17 +279,26 @@ public final class SeedLmCodec implements BlockCodec {
   // ---------------------------------------------------------------------------------------------
   // Reference search
 
-  /** Reference exact search over all seeds for {@code w[off .. off+C)}. */
+  /** Reference exact search over all seeds for {@code w[off .. off+C)}, offset 0. */
   public SeedChoice searchRef(float[] w, int off) {
-    return searchRef(widen(w, off), 0);
+    return searchRef(widen(w, off), 0, 0);
   }
 
-  /** Reference exact search over all seeds for {@code w[off .. off+C)}. */
+  /** Reference exact search over all seeds for {@code w[off .. off+C)}, offset 0. */
   public SeedChoice searchRef(double[] w, int off) {
+    return searchRef(w, off, 0);
+  }
+
+  /**
+   * Reference exact search over all seeds for {@code w[off .. off+C)} in a group of exponent offset
+   * {@code offset}; the returned exponent is e_rel.
+   */
+  public SeedChoice searchRef(double[] w, int off, int offset) {
     checkBlock(w, off);
+    checkOffset(offset);
     int p = params.p();
-    int[] q = new int[p + 1];
-    double[] th = new double[p];
+    int[] q = new int[2 * p + 1];
+    double[] th = new double[2 * p];
     if (isZero(w, off)) {
       return new SeedChoice(1, MIN_CODE, new int[p], 0.0);
     }
@@ -149,7 +306,7 @@ public final class SeedLmCodec implements BlockCodec {
     double best = Double.POSITIVE_INFINITY;
     int bestSeed = -1;
     for (int s = 1; s <= n; s++) {
-      double err = eval(w, off, s, q, th);
+      double err = eval(w, off, s, offset, q, th);
       if (err < best) {
         best = err;
         bestSeed = s;
@@ -158,44 +315,52 @@ public final class SeedLmCodec implements BlockCodec {
     if (bestSeed < 0) {
       throw new IllegalStateException("Cannot search block: no seed has a finite error");
     }
-    return choice(w, off, bestSeed);
+    return choice(w, off, bestSeed, offset);
   }
 
-  /** Reference search of one block given as an array of exactly C weights. */
+  /** Reference search of one block given as an array of exactly C weights, offset 0. */
   public SeedChoice searchRef(double[] w) {
-    return searchRef(w, 0);
+    return searchRef(w, 0, 0);
   }
 
   /**
-   * The quantized squared error of {@code seed} for the block {@code w[off .. off+C)}, computed
-   * exactly as the reference search does (bit-identical), see the class Javadoc.
+   * The quantized squared error of {@code seed} for the block {@code w[off .. off+C)}, offset 0,
+   * computed exactly as the reference search does (bit-identical), see the class Javadoc.
    */
   public double quantizedError(double[] w, int off, int seed) {
-    checkBlock(w, off);
-    basis.checkSeed(seed);
-    int p = params.p();
-    return eval(w, off, seed, new int[p + 1], new double[p]);
+    return choice(w, off, seed, 0).err();
   }
 
-  /** Seed, e, q and error of {@code seed} for the block, exactly as the reference search computes. */
+  /** Seed, e, q and error of {@code seed} for the block, offset 0, exactly as the reference search computes. */
   public SeedChoice choice(double[] w, int off, int seed) {
+    return choice(w, off, seed, 0);
+  }
+
+  /**
+   * Seed, e_rel, q and error of {@code seed} for the block in a group of exponent offset {@code offset},
+   * exactly as the reference search computes.
+   */
+  public SeedChoice choice(double[] w, int off, int seed, int offset) {
     checkBlock(w, off);
     basis.checkSeed(seed);
+    checkOffset(offset);
     int p = params.p();
-    int[] q = new int[p + 1];
-    double err = eval(w, off, seed, q, new double[p]);
+    int[] q = new int[2 * p + 1];
+    double err = eval(w, off, seed, offset, q, new double[2 * p]);
     int[] qq = new int[p];
     System.arraycopy(q, 0, qq, 0, p);
     return new SeedChoice(seed, q[p], qq, err);
   }
 
-  /** Writes q[0..P) and e (in q[P]); returns err. No validation. */
-  private double eval(double[] w, int off, int seed, int[] q, double[] th) {
+  /**
+   * Writes q[0..P) and e_rel (in q[P]) of the rule's choice; returns err. Scratch: q has 2P + 1
+   * entries, th 2P. No validation.
+   */
+  private double eval(double[] w, int off, int seed, int offset, int[] q, double[] th) {
     int c = params.c();
     int p = params.p();
     int base = seed * c * p;
     double[] pinv = basis.pinv();
-    double[] u = basis.u();
     double maxAbs = 0.0;
     for (int j = 0; j < p; j++) {
       double acc = 0.0;
@@ -209,24 +374,62 @@ public final class SeedLmCodec implements BlockCodec {
         maxAbs = a;
       }
     }
-    int e = exponent(maxAbs);
-    for (int j = 0; j < p; j++) {
-      int qj = quantize(th[j], e);
-      q[j] = qj;
-      th[j] = Math.scalb((double) qj, e);
+    int e0 = exponent(maxAbs, offset);
+    if (rule == CoefficientRule.NEAREST) {
+      int e = offset + e0;
+      for (int j = 0; j < p; j++) {
+        q[j] = quantize(th[j], e);
+        th[p + j] = Math.scalb((double) q[j], e);
+      }
+      q[p] = e0;
+      return blockError(w, off, base, th, p);
     }
-    q[p] = e;
+    // best: e_rel in {e0, e0 - 1} (larger first), q in {f_j, f_j + 1}^P in increasing mask order
+    double best = Double.POSITIVE_INFINITY;
+    for (int eRel = e0; eRel >= Math.max(MIN_CODE, e0 - 1); eRel--) {
+      int e = offset + eRel;
+      for (int mask = 0; mask < 1 << p; mask++) {
+        for (int j = 0; j < p; j++) {
+          int qj = clampCode(Math.floor(Math.scalb(th[j], -e)) + ((mask >>> (p - 1 - j)) & 1));
+          q[p + 1 + j] = qj;
+          th[p + j] = Math.scalb((double) qj, e);
+        }
+        double err = blockError(w, off, base, th, p);
+        if (err < best || (err == best && eRel == q[p] && lexLess(q, p + 1, q, 0, p))) {
+          best = err;
+          System.arraycopy(q, p + 1, q, 0, p);
+          q[p] = eRel;
+        }
+      }
+    }
+    return best;
+  }
+
+  /** {@code sum_i (w_i - sum_j u_ij th[thOff + j])^2}, i and j ascending, plain multiply and add. */
+  private double blockError(double[] w, int off, int base, double[] th, int thOff) {
+    int c = params.c();
+    int p = params.p();
+    double[] u = basis.u();
     double err = 0.0;
     for (int i = 0; i < c; i++) {
       int row = base + i * p;
       double y = 0.0;
       for (int j = 0; j < p; j++) {
-        y += u[row + j] * th[j];
+        y += u[row + j] * th[thOff + j];
       }
       double r = w[off + i] - y;
       err += r * r;
     }
     return err;
+  }
+
+  private static boolean lexLess(int[] a, int aOff, int[] b, int bOff, int n) {
+    for (int j = 0; j < n; j++) {
+      if (a[aOff + j] != b[bOff + j]) {
+        return a[aOff + j] < b[bOff + j];
+      }
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -268,10 +471,19 @@ public final class SeedLmCodec implements BlockCodec {
     return new SeedChoice(seed, e, q, Double.NaN);
   }
 
-  /** Canonical decode of one block (see class Javadoc) into {@code out[off .. off+C)}. */
+  /** Canonical decode of one block (see class Javadoc) into {@code out[off .. off+C)}, offset 0. */
   public void decodeBlock(int seed, int exponent, int[] q, float[] out, int off) {
+    decodeBlock(seed, exponent, 0, q, out, off);
+  }
+
+  /**
+   * Canonical decode of one block of a group of exponent offset {@code offset} (see class Javadoc):
+   * {@code th_j = (float) (q_j * 2^(offset + eRel))}, exact.
+   */
+  public void decodeBlock(int seed, int eRel, int offset, int[] q, float[] out, int off) {
     basis.checkSeed(seed);
-    checkCode("exponent", exponent);
+    checkCode("exponent", eRel);
+    checkOffset(offset);
     int c = params.c();
     int p = params.p();
     if (q.length != p) {
@@ -281,7 +493,7 @@ public final class SeedLmCodec implements BlockCodec {
     float[] th = new float[p];
     for (int j = 0; j < p; j++) {
       checkCode("coefficient", q[j]);
-      th[j] = (float) Math.scalb((double) q[j], exponent);
+      th[j] = (float) Math.scalb((double) q[j], offset + eRel);
     }
     int base = seed * c * p;
     int[] col = new int[p];
@@ -312,9 +524,16 @@ public final class SeedLmCodec implements BlockCodec {
     }
   }
 
+  /** Encodes with every group offset 0 (the version 1 layout). */
   @Override
   public void encode(float[] w, int wOff, int nBlocks, byte[] out, long outBitOff) {
+    encode(w, wOff, nBlocks, zeroOffsets(nBlocks), out, outBitOff);
+  }
+
+  @Override
+  public void encode(float[] w, int wOff, int nBlocks, int[] offsets, byte[] out, long outBitOff) {
     CodecChecks.checkEncode(this, w, wOff, nBlocks, out, outBitOff);
+    checkOffsets(offsets, nBlocks);
     int c = params.c();
     double[] block = new double[c];
     for (int b = 0; b < nBlocks; b++) {
@@ -322,18 +541,59 @@ public final class SeedLmCodec implements BlockCodec {
       for (int i = 0; i < c; i++) {
         block[i] = w[o + i];
       }
-      SeedChoice ch = searchRef(block, 0);
+      SeedChoice ch = searchRef(block, 0, offsetOf(offsets, groupBlocks, b));
       writeBlock(out, outBitOff + (long) b * bitsPerBlock(), ch.seed(), ch.exponent(), ch.q());
     }
   }
 
+  /** Decodes with every group offset 0 (the version 1 layout). */
   @Override
   public void decode(byte[] in, long inBitOff, int nBlocks, float[] out, int outOff) {
+    decode(in, inBitOff, nBlocks, zeroOffsets(nBlocks), out, outOff);
+  }
+
+  @Override
+  public void decode(byte[] in, long inBitOff, int nBlocks, int[] offsets, float[] out, int outOff) {
     CodecChecks.checkDecode(this, in, inBitOff, nBlocks, out, outOff);
+    checkOffsets(offsets, nBlocks);
     int c = params.c();
     for (int b = 0; b < nBlocks; b++) {
       SeedChoice ch = readBlock(in, inBitOff + (long) b * bitsPerBlock());
-      decodeBlock(ch.seed(), ch.exponent(), ch.q(), out, outOff + b * c);
+      decodeBlock(ch.seed(), ch.exponent(), offsetOf(offsets, groupBlocks, b), ch.q(), out, outOff + b * c);
+    }
+  }
+
+  /**
+   * The exponent offset of block {@code block} (counted from a group start): {@code offsets[block /
+   * G]}, or 0 when there are no offsets ({@code G == 0} or an empty array).
+   */
+  public static int offsetOf(int[] offsets, int groupBlocks, long block) {
+    return groupBlocks == 0 || offsets.length == 0 ? 0 : offsets[(int) (block / groupBlocks)];
+  }
+
+  private int[] zeroOffsets(long nBlocks) {
+    return new int[Math.toIntExact(groups(nBlocks))];
+  }
+
+  /**
+   * Checks a list of group offsets for {@code nBlocks} blocks: {@link #groups} entries (version 1: none),
+   * each in [-100, 100].
+   */
+  public void checkOffsets(int[] offsets, long nBlocks) {
+    if (offsets == null || offsets.length != groups(nBlocks)) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot use %s exponent offsets for %d blocks: expected %d (one per group of G=%d blocks), got %s",
+          name(), nBlocks, groups(nBlocks), groupBlocks, offsets == null ? "none" : offsets.length));
+    }
+    for (int o : offsets) {
+      checkOffset(o);
+    }
+  }
+
+  private static void checkOffset(int o) {
+    if (o < MIN_OFFSET || o > MAX_OFFSET) {
+      throw new IllegalArgumentException(
+          "Cannot use SeedLM exponent offset " + o + ": must be in [" + MIN_OFFSET + ", " + MAX_OFFSET + "]");
     }
   }
 

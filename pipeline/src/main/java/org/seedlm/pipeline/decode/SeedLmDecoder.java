@@ -38,6 +38,12 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *       is identical to the reference.
  * </ul>
  *
+ * <p>Format version 2 (FORMAT.md section 6.1): every method has a twin taking the tensor's group
+ * offsets and G; block {@code b} of the tensor has exponent {@code e = o[b / G] + e_rel}. The fast
+ * decoder multiplies its table value {@code q * 2^e_rel} by {@code 2^o} in float32, which is exact
+ * (every {@code q * 2^(o + e_rel)} with {@code |o| <= 100} is a normal float), so it stays bit for bit
+ * the reference. The methods without offsets decode with every offset 0 (version 1).
+ *
  * <p>{@code -Dseedlm.vectorBitSize=0} (or the constructor argument 0) forces the scalar path of
  * {@link #decode} (same unpacking and table, scalar arithmetic). Instances are immutable and
  * thread-safe.
@@ -52,12 +58,20 @@ public final class SeedLmDecoder {
   private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
   private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
 
+  /** {@code POW2_OFFSET[o + 100] = 2^o} for the exponent offsets o in [-100, 100], exact in float. */
+  private static final float[] POW2_OFFSET = new float[SeedLmCodec.MAX_OFFSET - SeedLmCodec.MIN_OFFSET + 1];
+
+  private static final int[] NO_OFFSETS = new int[0];
+
   /** {@code Q_TIMES_POW2[eBits << 4 | qBits] = q * 2^e} (4-bit two's complement fields), exact in float. */
   private static final float[] Q_TIMES_POW2 = new float[256];
 
   static {
     for (int i = 0; i < 256; i++) {
       Q_TIMES_POW2[i] = (float) Math.scalb((double) signed4(i & 15), signed4(i >>> 4));
+    }
+    for (int o = SeedLmCodec.MIN_OFFSET; o <= SeedLmCodec.MAX_OFFSET; o++) {
+      POW2_OFFSET[o - SeedLmCodec.MIN_OFFSET] = (float) Math.scalb(1.0, o);
     }
   }
 
@@ -197,7 +211,18 @@ public final class SeedLmDecoder {
    * @throws IllegalArgumentException on a seed 0 (naming the block) or out-of-range arguments
    */
   public void decodeRef(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    decodeRef(packed, firstBlock, nBlocks, NO_OFFSETS, 0, out, outOff);
+  }
+
+  /**
+   * {@link #decodeRef(byte[], long, int, float[], int)} of a version 2 tensor: block {@code b} of the
+   * tensor has offset {@code offsets[b / groupBlocks]} ({@code offsets} covers the whole tensor; empty or
+   * {@code groupBlocks == 0}: version 1).
+   */
+  public void decodeRef(byte[] packed, long firstBlock, int nBlocks, int[] offsets, int groupBlocks, float[] out,
+      int outOff) {
     check(packed, firstBlock, nBlocks, out, outOff);
+    checkOffsets(offsets, groupBlocks, firstBlock + nBlocks);
     for (int b = 0; b < nBlocks; b++) {
       long block = firstBlock + b;
       long pos = block * bits;
@@ -205,7 +230,8 @@ public final class SeedLmDecoder {
         throw seedZero(block);
       }
       SeedChoice ch = codec.readBlock(packed, pos);
-      codec.decodeBlock(ch.seed(), ch.exponent(), ch.q(), out, outOff + b * c);
+      codec.decodeBlock(ch.seed(), ch.exponent(), SeedLmCodec.offsetOf(offsets, groupBlocks, block), ch.q(), out,
+          outOff + b * c);
     }
   }
 
@@ -225,16 +251,27 @@ public final class SeedLmDecoder {
    * CPU overlaps their cache misses), the second multiplies and stores the weights.
    */
   public void decode(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {
+    decode(packed, firstBlock, nBlocks, NO_OFFSETS, 0, out, outOff);
+  }
+
+  /** {@link #decode(byte[], long, int, float[], int)} of a version 2 tensor, offsets as in {@link #decodeRef}. */
+  public void decode(byte[] packed, long firstBlock, int nBlocks, int[] offsets, int groupBlocks, float[] out,
+      int outOff) {
     check(packed, firstBlock, nBlocks, out, outOff);
+    checkOffsets(offsets, groupBlocks, firstBlock + nBlocks);
     if (bits + 7 > 64) {
-      decodeRef(packed, firstBlock, nBlocks, out, outOff);
+      decodeRef(packed, firstBlock, nBlocks, offsets, groupBlocks, out, outOff);
       return;
     }
+    boolean scaled = groupBlocks > 0 && offsets.length > 0;
     int[] col = new int[BATCH * p];
     float[] th = new float[BATCH * p];
     for (int b0 = 0; b0 < nBlocks; b0 += BATCH) {
       int nb = Math.min(BATCH, nBlocks - b0);
       unpack(packed, firstBlock + b0, nb, col, th);
+      if (scaled) {
+        applyOffsets(firstBlock + b0, nb, offsets, groupBlocks, th);
+      }
       int o = outOff + b0 * c;
       // straight-line kernels per (lanes, P): no vector is carried around a loop (JDK 17 would box it)
       if (species == S8 && p == 3) {
@@ -348,6 +385,16 @@ public final class SeedLmDecoder {
     }
   }
 
+  /** Pass 1b (version 2): {@code th *= 2^o} per block, exact (see the class comment). */
+  private void applyOffsets(long block0, int nb, int[] offsets, int groupBlocks, float[] th) {
+    for (int b = 0, q = 0; b < nb; b++) {
+      float sc = POW2_OFFSET[offsets[(int) ((block0 + b) / groupBlocks)] - SeedLmCodec.MIN_OFFSET];
+      for (int j = 0; j < p; j++, q++) {
+        th[q] *= sc;
+      }
+    }
+  }
+
   /** Pass 2, any C and P: the canonical rule {@link SeedLmCodec#decodeRule} on the column table. */
   private void combineScalar(int nb, int[] col, float[] th, float[] out, int o) {
     for (int b = 0, q = 0; b < nb; b++, q += p, o += c) {
@@ -422,6 +469,11 @@ public final class SeedLmDecoder {
    * (the padding of the last block is dropped), with the fast decoder.
    */
   public float[] decodeTensor(byte[] packed, long blocks, long numel) {
+    return decodeTensor(packed, blocks, numel, NO_OFFSETS, 0);
+  }
+
+  /** {@link #decodeTensor(byte[], long, long)} of a version 2 tensor, offsets as in {@link #decodeRef}. */
+  public float[] decodeTensor(byte[] packed, long blocks, long numel, int[] offsets, int groupBlocks) {
     if (numel < 0 || blocks != (numel + c - 1) / c) {
       throw new IllegalArgumentException(String.format(
           "Cannot decode tensor: %d blocks of C=%d do not hold %d weights", blocks, c, numel));
@@ -431,10 +483,10 @@ public final class SeedLmDecoder {
       return out;
     }
     int full = (int) (numel / c);
-    decode(packed, 0, full, out, 0);
+    decode(packed, 0, full, offsets, groupBlocks, out, 0);
     if (full < blocks) {
       float[] tail = new float[c];
-      decode(packed, full, 1, tail, 0);
+      decode(packed, full, 1, offsets, groupBlocks, tail, 0);
       System.arraycopy(tail, 0, out, full * c, (int) (numel - (long) full * c));
     }
     return out;
@@ -445,6 +497,25 @@ public final class SeedLmDecoder {
   private IllegalArgumentException seedZero(long block) {
     return new IllegalArgumentException(String.format(
         "Cannot decode SeedLM block %d (%s): seed 0 is not a valid seed", block, params.name()));
+  }
+
+  /**
+   * Offsets must cover blocks [0, endBlock); none (version 1) is fine. Their range, [-100, 100], is
+   * the reader's to check once ({@code PackedModel}), not every slice's.
+   */
+  private static void checkOffsets(int[] offsets, int groupBlocks, long endBlock) {
+    if (groupBlocks < 0) {
+      throw new IllegalArgumentException("Cannot decode with group-blocks " + groupBlocks + ": must be >= 0");
+    }
+    if (groupBlocks == 0 || offsets.length == 0) {
+      return;
+    }
+    long need = (endBlock + groupBlocks - 1) / groupBlocks;
+    if (offsets.length < need) {
+      throw new IllegalArgumentException(String.format(
+          "Cannot decode blocks up to %d: they need %d exponent offsets (G=%d), got %d", endBlock, need,
+          groupBlocks, offsets.length));
+    }
   }
 
   private void check(byte[] packed, long firstBlock, int nBlocks, float[] out, int outOff) {

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.decode;
 
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 import org.seedlm.pipeline.eval.CompactLinear;
 import org.seedlm.pipeline.eval.MatMul;
@@ -32,12 +33,28 @@ public final class SeedLmLinear extends CompactLinear {
   private final SeedLmDecoder decoder;
   private final byte[] packed;
   private final int c;
+  private final int[] offsets; // (groups,) exponent offset per group of G blocks (format version 2), or empty
+  private final int groupBlocks; // G, 0: version 1
 
   /**
+   * A version 1 layer (every exponent offset 0).
+   *
    * @param packed the tensor's packed blocks, {@code ceil(out * in / C)} of them
    * @param bias optional {@code [out]}
    */
   public SeedLmLinear(SeedLmParams params, byte[] packed, int out, int in, float[] bias) {
+    this(params, packed, new int[0], 0, out, in, bias);
+  }
+
+  /**
+   * @param packed the tensor's packed blocks, {@code ceil(out * in / C)} of them
+   * @param offsets the tensor's exponent offsets, one per group of {@code groupBlocks} blocks (format
+   *     version 2), each in [-100, 100]; empty for version 1
+   * @param groupBlocks G; 0 for version 1
+   * @param bias optional {@code [out]}
+   */
+  public SeedLmLinear(SeedLmParams params, byte[] packed, int[] offsets, int groupBlocks, int out, int in,
+      float[] bias) {
     super(out, in, bias);
     this.decoder = SeedLmDecoder.of(params);
     this.c = params.c();
@@ -47,6 +64,19 @@ public final class SeedLmLinear extends CompactLinear {
           + " packed bytes for " + blocks + " blocks of " + params.bitsPerBlock() + " bits");
     }
     this.packed = packed;
+    long groups = groupBlocks == 0 || offsets.length == 0 ? 0 : (blocks + groupBlocks - 1) / groupBlocks;
+    if (groupBlocks < 0 || (offsets.length != 0 && offsets.length != groups)) {
+      throw new IllegalArgumentException("SeedLM linear [" + out + ", " + in + "]: " + offsets.length
+          + " exponent offsets for " + blocks + " blocks in groups of G=" + groupBlocks);
+    }
+    for (int o : offsets) {
+      if (o < SeedLmCodec.MIN_OFFSET || o > SeedLmCodec.MAX_OFFSET) {
+        throw new IllegalArgumentException("SeedLM linear [" + out + ", " + in + "]: exponent offset " + o
+            + " outside [-100, 100]");
+      }
+    }
+    this.offsets = offsets.clone();
+    this.groupBlocks = groupBlocks;
   }
 
   @Override
@@ -64,7 +94,7 @@ public final class SeedLmLinear extends CompactLinear {
   protected int rowsToFloats(int lo, int hi, float[] buf) {
     long first = (long) lo * in / c;
     long end = ((long) hi * in + c - 1) / c;
-    decoder.decode(packed, first, Math.toIntExact(end - first), buf, 0);
+    decoder.decode(packed, first, Math.toIntExact(end - first), offsets, groupBlocks, buf, 0);
     return Math.toIntExact((long) lo * in - first * c);
   }
 
@@ -77,7 +107,7 @@ public final class SeedLmLinear extends CompactLinear {
     for (int o = 0; o < out; o++) {
       long first = (long) o * in / c;
       long end = ((long) (o + 1) * in + c - 1) / c;
-      decoder.decodeRef(packed, first, Math.toIntExact(end - first), w, 0);
+      decoder.decodeRef(packed, first, Math.toIntExact(end - first), offsets, groupBlocks, w, 0);
       int off = Math.toIntExact((long) o * in - first * c);
       for (int r = 0; r < rows; r++) {
         double s = 0;

@@ -3,6 +3,7 @@ package org.seedlm.pipeline.eval;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.pack.PackedModel;
 
@@ -34,16 +35,13 @@ public final class EvalGate {
   }
 
   /** Weighted mean bits per weight of the quantized tensors (NaN if none). */
-  public static double bitsPerWeight(PackedModel pm) {
+  public static double bitsPerWeight(PackedModel pm) throws java.io.IOException {
     double bits = 0;
     double weights = 0;
-    for (TensorMeta m : pm.quantized().values()) {
-      long n = 1;
-      for (long d : m.shape()) {
-        n *= d;
-      }
-      bits += (double) m.bitsPerBlock() * m.blocks();
-      weights += n;
+    for (Map.Entry<String, TensorMeta> e : pm.quantized().entrySet()) {
+      TensorMeta m = e.getValue();
+      bits += pm.codec(e.getKey()).storedBits(m.blocks());
+      weights += m.numel();
     }
     return weights == 0 ? Double.NaN : bits / weights;
   }

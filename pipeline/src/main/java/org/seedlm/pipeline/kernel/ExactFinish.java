@@ -36,7 +36,9 @@ final class ExactFinish {
     return Math.scalb(scan.w2d[b] - fu - FastSeedSearch.ABS, -2 * scan.kscale[b]);
   }
 
-  void finish(float[] w, int wo, int b, FastSeedSearch.Result r, int gb) {
+  void finish(float[] w, int wo, int b, FastSeedSearch.Result r, int gb, int offset) {
+    this.offset = offset;
+    zeroLimit = Math.scalb(1.0, offset - 9);
     blkMax = 0;
     errZero = 0.0;
     for (int i = 0; i < c; i++) {
@@ -90,7 +92,7 @@ final class ExactFinish {
       for (int i = 0; i < nc; i++) {
         collectedLb[i] = lb(b, collectedFu[i]);
         int seed = tb.state[collectedPos[i]];
-        if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= 0x1p-9) {
+        if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= zeroLimit) {
           // all q = 0: error is errZero, no scoring (any processing order is valid: every
           // candidate with LB <= the final best is considered)
           if (collectedLb[i] <= best && (errZero < best || (errZero == best && seed < bestSeed))) {
@@ -119,20 +121,22 @@ final class ExactFinish {
         }
       }
     }
-    score(w, wo, bestSeed, r, gb);
+    score(w, wo, bestSeed, r, gb, offset);
   }
 
   private double blkMax, errZero; // of the block being finished: max |w_i| and sum w_i^2 (float64)
+  private int offset; // of the block being finished: its group's exponent offset
+  private double zeroLimit; // 2^(offset - 9): |t_j| at or below it quantize to 0 (nearest rule)
 
   /** The reference's error for seed; without scoring when every q is provably 0. */
   double exactErr(float[] w, int wo, int seed) {
-    if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= 0x1p-9) return errZero;
+    if (zeroCap != null && zeroCap[seed] * blkMax * (1 + 1e-12) <= zeroLimit) return errZero;
     calls++;
-    return scorer.error(w, wo, seed, qTmp, 0, eOut);
+    return scorer.error(w, wo, seed, offset, qTmp, 0, eOut);
   }
 
-  void score(float[] w, int wo, int seed, FastSeedSearch.Result r, int gb) {
-    double e = scorer.error(w, wo, seed, r.q, gb * p, eOut);
+  void score(float[] w, int wo, int seed, FastSeedSearch.Result r, int gb, int offset) {
+    double e = scorer.error(w, wo, seed, offset, r.q, gb * p, eOut);
     calls++;
     r.seed[gb] = seed;
     r.exp[gb] = eOut[0];

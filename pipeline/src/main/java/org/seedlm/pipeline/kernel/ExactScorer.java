@@ -8,7 +8,8 @@ package org.seedlm.pipeline.kernel;
 public interface ExactScorer {
   /**
    * Quantized error {@code ||w - U(seed) t_hat||^2} of block {@code w[off .. off+C)} for {@code
-   * seed}; writes the P mantissas to {@code q[qOff ..]} and returns the exponent in {@code eOut[0]}.
+   * seed} in a group of exponent offset {@code offset}; writes the P mantissas to {@code q[qOff ..]}
+   * and returns the exponent e_rel in {@code eOut[0]}.
    */
-  double error(float[] w, int off, int seed, int[] q, int qOff, int[] eOut);
+  double error(float[] w, int off, int seed, int offset, int[] q, int qOff, int[] eOut);
 }

@@ -1,6 +1,8 @@
 package org.seedlm.pipeline.kernel;
 
 import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.CoefficientRule;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
@@ -18,13 +20,17 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * coefficients, in particular the reference's, {@code r(s) <= err(s)}.
  *
  * <ol>
- *   <li><b>Scale, or answer at once</b> ({@code TileSearch.prepare}). A block whose largest weight
- *       times the largest row 1-norm of any seed's pseudo-inverse is below 2^-9 (with a factor 1.001,
+ *   <li><b>Scale, or answer at once</b> ({@code TileSearch.prepare}). An all-zero block is seed 1 with
+ *       e_rel = -8 and every q = 0 under both rules. Under the {@code nearest} rule, a block (of a
+ *       group of exponent offset o) whose largest weight times the largest row 1-norm of any seed's
+ *       pseudo-inverse is below 2^(o-9) (with a factor 1.001,
  *       far above the {@code (1 + gamma_C) / (1 - gamma_C)} that covers the float64 rounding of t
  *       and of that norm, and above the {@code 10^-6} relative difference of the norm taken from
- *       {@link SeedTables} when the scorer is not the reference's) has {@code |t_j| <= 2^-9} at every
- *       seed, so e = -8 and every q = 0 at every seed: all errors are equal and seed 1 is the
- *       arg-min. Otherwise the block is multiplied by the power of two {@code 2^k} that puts max|w|
+ *       {@link SeedTables} when the scorer is not the reference's) has {@code |t_j| <= 2^(o-9)} at every
+ *       seed, so e_rel = -8 and every q = 0 at every seed: all errors are equal and seed 1 is the
+ *       arg-min. (Not under {@code best}: its candidates include q = +-1.) The offset enters nowhere
+ *       else: the bounds below hold for every choice of coefficients, so for both rules and every
+ *       offset. Otherwise the block is multiplied by the power of two {@code 2^k} that puts max|w|
  *       in [1, 2) (exact, {@link BoundScan#load}); {@code w' = 2^k w}, {@code f'(s) = 4^k f(s)}.
  *   <li><b>Bound scan</b> ({@link BoundScan}). For every seed, float32 arithmetic gives {@code
  *       f_hat(s)} and the upper bound {@code fu(s) = f_hat(s) + marg(s) ||w'||^2} (one FMA), with
@@ -53,7 +59,7 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *       best} (the 1e-6 exceeds the float32 rounding of that threshold, {@code 2^-24 ||w'||^2}, and
  *       the float64 rounding of LB). Each collected seed with {@code LB <= best} is scored (in any
  *       order: each is compared with the best so far); one whose pseudo-inverse rows bound every
- *       |t_j| by 2^-9 ({@link RefScorers#pinvRow1PerSeed}, factor {@code 1 + 1e-12 >= (1 +
+ *       |t_j| by 2^(o-9) (nearest rule only; {@link RefScorers#pinvRow1PerSeed}, factor {@code 1 + 1e-12 >= (1 +
  *       gamma_C) / (1 - gamma_C)} for C up to 4096) has all q = 0 and the error {@code sum w_i^2},
  *       without scoring.
  * </ol>
@@ -101,6 +107,8 @@ public final class FastSeedSearch {
   private final boolean vector;
   private final ExactScorer scorer;
   private final double maxPinvRow1;
+  /** Whether the all-q-zero shortcuts apply (the scorer's rule is nearest). */
+  private final boolean zeroShortcut;
   /** Per seed: see {@link RefScorers#pinvRow1PerSeed}; null when the scorer is not the reference. */
   private final double[] zeroCap;
 
@@ -114,9 +122,19 @@ public final class FastSeedSearch {
   }
 
   /**
+   * The kernel for {@code params} under {@code rule}; {@code vectorBitSize == 0} forces the scalar
+   * path.
+   */
+  public FastSeedSearch(SeedLmParams params, CoefficientRule rule, int threads, int vectorBitSize) {
+    this(params.c(), params.p(), params.k(), threads, vectorBitSize,
+        RefScorers.forParams(params.c(), params.p(), params.k(), rule));
+  }
+
+  /**
    * @param vectorBitSize 0 forces the plain-Java scalar path; anything else uses the preferred
    *     vector species
-   * @param scorer the exact per-seed scorer (null: the reference codec's)
+   * @param scorer the exact per-seed scorer (null: the reference codec's, rule {@code nearest}); a
+   *     scorer other than the reference's must follow the {@code nearest} rule
    */
   public FastSeedSearch(int c, int p, int k, int threads, int vectorBitSize, ExactScorer scorer) {
     this(c, p, k, threads, vectorBitSize, scorer, Integer.getInteger("seedlm.kernel.candidates", DEFAULT_CANDIDATES));
@@ -130,11 +148,13 @@ public final class FastSeedSearch {
     this.k = k;
     this.threads = Math.max(1, threads);
     this.vector = vectorBitSize != 0 && VL >= 4;
-    this.scorer = scorer != null ? scorer : RefScorers.forParams(c, p, k);
+    this.scorer = scorer != null ? scorer : RefScorers.forParams(c, p, k, CoefficientRule.NEAREST);
+    this.zeroShortcut =
+        !(this.scorer instanceof RefScorers.Ref ref) || ref.rule() == CoefficientRule.NEAREST;
     // the shortcut for blocks that quantize to zero at every seed needs the reference's pinv
     this.maxPinvRow1 =
         this.scorer instanceof RefScorers.Ref ? RefScorers.maxPinvRow1(c, p, k) : tb.maxPinvRow1;
-    this.zeroCap = this.scorer instanceof RefScorers.Ref ? RefScorers.pinvRow1PerSeed(c, p, k) : null;
+    this.zeroCap = this.scorer instanceof RefScorers.Ref && zeroShortcut ? RefScorers.pinvRow1PerSeed(c, p, k) : null;
   }
 
   /** Kernel for {@code params} with all processors and the default vector setting. */
@@ -160,11 +180,20 @@ public final class FastSeedSearch {
     return threads;
   }
 
-  /** Searches blocks {@code w[off + b*C ..]} for b in [0, nBlocks). */
+  /** Searches blocks {@code w[off + b*C ..]} for b in [0, nBlocks), every exponent offset 0. */
   public Result search(float[] w, int off, int nBlocks) {
+    return search(w, off, nBlocks, new int[0], 0);
+  }
+
+  /**
+   * Searches blocks {@code w[off + b*C ..]} for b in [0, nBlocks); block b is in a group of exponent
+   * offset {@link SeedLmCodec#offsetOf offsetOf(offsets, groupBlocks, b)} (block 0 starts a group).
+   */
+  public Result search(float[] w, int off, int nBlocks, int[] offsets, int groupBlocks) {
     Result r = new Result(nBlocks, p);
     int nTiles = (nBlocks + TB - 1) / TB;
-    Object[] workers = TileThreads.run(threads, nTiles, () -> new TileSearch(w, off, nBlocks, r));
+    Object[] workers =
+        TileThreads.run(threads, nTiles, () -> new TileSearch(w, off, nBlocks, offsets, groupBlocks, r));
     for (Object o : workers) {
       TileSearch wk = (TileSearch) o;
       r.exactCalls += wk.finish.calls;
@@ -181,16 +210,20 @@ public final class FastSeedSearch {
   private final class TileSearch implements TileThreads.Worker {
     private final float[] w;
     private final int off, nBlocks;
+    private final int[] offsets;
+    private final int groupBlocks;
     private final Result r;
     private final TopCandidates cand = new TopCandidates(TB, M);
     private final BoundScan scan = new BoundScan(tb, vector, cand, TB);
     final ExactFinish finish = new ExactFinish(tb, scan, cand, scorer, zeroCap);
     private final boolean[] active = new boolean[TB]; // false: answered in step 1
 
-    TileSearch(float[] w, int off, int nBlocks, Result r) {
+    TileSearch(float[] w, int off, int nBlocks, int[] offsets, int groupBlocks, Result r) {
       this.w = w;
       this.off = off;
       this.nBlocks = nBlocks;
+      this.offsets = offsets;
+      this.groupBlocks = groupBlocks;
       this.r = r;
     }
 
@@ -200,7 +233,13 @@ public final class FastSeedSearch {
       int nb = Math.min(nBlocks, b0 + TB) - b0;
       for (int b = 0; b < nb; b++) prepare(off + (b0 + b) * c, b, b0 + b);
       scan.scanTile(active, nb);
-      for (int b = 0; b < nb; b++) if (active[b]) finish.finish(w, off + (b0 + b) * c, b, r, b0 + b);
+      for (int b = 0; b < nb; b++) {
+        if (active[b]) finish.finish(w, off + (b0 + b) * c, b, r, b0 + b, offset(b0 + b));
+      }
+    }
+
+    private int offset(int gb) {
+      return SeedLmCodec.offsetOf(offsets, groupBlocks, gb);
     }
 
     /** Step 1: the all-zero shortcut, or the scaled block and its candidate set's start. */
@@ -211,10 +250,12 @@ public final class FastSeedSearch {
         if (!Float.isFinite(x)) throw new IllegalArgumentException("non-finite weight in block " + gb);
         mx = Math.max(mx, Math.abs(x));
       }
-      // step 1: every seed gives t_hat = 0 (|t_i| <= 2^-9 rounds to 0 at e = -8): all errors equal, seed 1
-      if (mx * maxPinvRow1 * 1.001 < 0x1p-9) {
+      // step 1: every seed gives t_hat = 0 (|t_i| <= 2^(o-9) rounds to 0 at e_rel = -8 under nearest):
+      // all errors equal, seed 1
+      int o = offset(gb);
+      if (mx == 0 || (zeroShortcut && mx * maxPinvRow1 * 1.001 < Math.scalb(1.0, o - 9))) {
         active[b] = false;
-        finish.score(w, wo, 1, r, gb);
+        finish.score(w, wo, 1, r, gb, o);
         return;
       }
       active[b] = true;

@@ -1,5 +1,6 @@
 package org.seedlm.pipeline.kernel;
 
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
@@ -13,8 +14,8 @@ import org.seedlm.pipeline.codec.SeedLmParams;
 final class RefScorers {
   private RefScorers() {}
 
-  static ExactScorer forParams(int c, int p, int k) {
-    return new Ref(SeedBasis.of(new SeedLmParams(c, p, k)));
+  static ExactScorer forParams(int c, int p, int k, CoefficientRule rule) {
+    return new Ref(SeedBasis.of(new SeedLmParams(c, p, k)), rule);
   }
 
   /** Largest 1-norm of a row of the reference's pseudo-inverses: |t_j| <= this * max|w_i|. */
@@ -32,9 +33,10 @@ final class RefScorers {
 
   /**
    * Per seed (index = seed value): the largest 1-norm of a row of the reference's pseudo-inverse.
-   * If {@code cap[s] * max|w_i| * (1 + 1e-12) <= 2^-9} then every computed |t_j| <= 2^-9, so e = -8
-   * and every q_j = rint(t_j * 2^8) = 0, and the reference's error is exactly the sequential float64
-   * sum of w_i^2 (the reconstruction is +-0).
+   * If {@code cap[s] * max|w_i| * (1 + 1e-12) <= 2^(o-9)} (o the block's exponent offset) then every
+   * computed |t_j| <= 2^(o-9), so e_rel = -8 and, under the {@code nearest} rule, every q_j =
+   * rint(t_j * 2^(8-o)) = 0, and the reference's error is exactly the sequential float64 sum of w_i^2
+   * (the reconstruction is +-0). Not used under {@code best}, whose candidates include q_j = +-1.
    */
   static double[] pinvRow1PerSeed(int c, int p, int k) {
     SeedBasis basis = SeedBasis.of(new SeedLmParams(c, p, k));
@@ -59,19 +61,23 @@ final class RefScorers {
     private final SeedLmCodec codec;
     private final int c, p;
 
-    Ref(SeedBasis basis) {
-      this.codec = new SeedLmCodec(basis.params());
+    Ref(SeedBasis basis, CoefficientRule rule) {
+      this.codec = new SeedLmCodec(basis.params(), rule, 0);
       this.c = basis.params().c();
       this.p = basis.params().p();
     }
 
+    CoefficientRule rule() {
+      return codec.rule();
+    }
+
     @Override
-    public double error(float[] w, int off, int seed, int[] q, int qOff, int[] eOut) {
+    public double error(float[] w, int off, int seed, int offset, int[] q, int qOff, int[] eOut) {
       double[] block = new double[c];
       for (int i = 0; i < c; i++) {
         block[i] = w[off + i];
       }
-      SeedChoice ch = codec.choice(block, 0, seed);
+      SeedChoice ch = codec.choice(block, 0, seed, offset);
       System.arraycopy(ch.q(), 0, q, qOff, p);
       eOut[0] = ch.exponent();
       return ch.err();

@@ -12,6 +12,7 @@ import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
@@ -34,6 +35,12 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * SeedLmCodec#choice}); and the 1-thread and N-thread fast results are identical on all blocks.
  * The full arg-min is checked on --ref-blocks blocks only (the reference search is about 10^4 times
  * slower), and the output says on how many ("arg-min checked on N of M blocks").
+ *
+ * <p>{@code --sweep} instead measures, in one process on the same Gaussian blocks, the fast kernel's
+ * 1-thread blocks/s at sigma 1 and 0.002 for three variants: {@code v1} (today's version 1: rule nearest,
+ * every offset 0), {@code nearest} and {@code best} with the format version 2 offsets (G = 4096), with
+ * each variant's ratio to {@code v1} at sigma 1, its second passes, and the same exactness checks
+ * (arg-min on the first --ref-blocks blocks, default 8 here; e, q and error re-scored on every block).
  */
 public final class SearchBenchmark {
   private SearchBenchmark() {}
@@ -98,6 +105,7 @@ public final class SearchBenchmark {
     int blocks = -1, refBlocks = -1;
     long seed = 42;
     String file = null;
+    boolean sweep = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--json": json = true; break;
@@ -107,6 +115,7 @@ public final class SearchBenchmark {
         case "--ref-blocks": refBlocks = Integer.parseInt(args[++i]); break;
         case "--seed": seed = Long.parseLong(args[++i]); break;
         case "--file": file = args[++i]; break;
+        case "--sweep": sweep = true; break;
         default: throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
@@ -115,6 +124,10 @@ public final class SearchBenchmark {
       cfgs.add(SeedLmParams.FOUR_BIT);
       cfgs.add(SeedLmParams.THREE_BIT);
     } else cfgs.add(SeedLmParams.named(config));
+    if (sweep) {
+      for (SeedLmParams prm : cfgs) sweep(prm, blocks, refBlocks > 0 ? refBlocks : 8, seed);
+      return;
+    }
     double peak = fmaPeak();
     if (!json)
       System.out.printf(Locale.ROOT, "single-core FMA peak: %.1f GFMA/s (%d-bit vectors)%n", peak / 1e9,
@@ -221,6 +234,79 @@ public final class SearchBenchmark {
             rateN, perCore, target, rateN / rate1, refRate, nr, perCore / refRate, exact, nr, nb,
             mismatches, ties, nb, rescoreDiffs, threadDiff, rn.fallbacks, rn.exactCalls / (double) nb, relErr, tableMs, fmas,
             100 * frac);
+      }
+    }
+  }
+
+  /** One variant of {@code --sweep}: name, rule, whether the blocks get the version 2 offsets. */
+  private record Variant(String name, CoefficientRule rule, boolean offsets) {}
+
+  private static final Variant[] VARIANTS = {
+    new Variant("v1", CoefficientRule.NEAREST, false),
+    new Variant("nearest", CoefficientRule.NEAREST, true),
+    new Variant("best", CoefficientRule.BEST, true)
+  };
+
+  /**
+   * {@code --sweep}: blocks/s of each variant at sigma 1 and 0.002, exactness checked as in the class comment.
+   * The variants' timed runs alternate (three rounds, the best of each kept), so a slow phase of a shared
+   * machine hits all of them.
+   */
+  static void sweep(SeedLmParams prm, int blocks, int refBlocks, long seed) {
+    boolean four = prm.equals(SeedLmParams.FOUR_BIT);
+    int nb = blocks > 0 ? blocks : (four ? 12000 : 5000);
+    int nr = Math.min(nb, refBlocks);
+    int c = prm.c(), p = prm.p();
+    System.out.printf(Locale.ROOT, "%s: %d Gaussian blocks per sigma, 1 thread, best of 3 alternating runs; G = %d%n",
+        prm.name(), nb, SeedLmCodec.DEFAULT_GROUP_BLOCKS);
+    System.out.printf(Locale.ROOT, "  %-8s %-7s %12s %9s %13s %12s %9s  %s%n", "sigma", "variant", "blocks/s", "vs v1@1",
+        "second_passes", "exact/block", "rel_rms", "exact");
+    double base = Double.NaN;
+    for (double sigma : new double[] {1, 0.002}) {
+      float[] w = gaussian(nb * c, seed + c);
+      for (int i = 0; i < w.length; i++) w[i] = (float) (sigma * w[i]);
+      int nv = VARIANTS.length;
+      SeedLmCodec[] ref = new SeedLmCodec[nv];
+      int[][] offsets = new int[nv][];
+      FastSeedSearch[] fs = new FastSeedSearch[nv];
+      FastSeedSearch.Result[] res = new FastSeedSearch.Result[nv];
+      double[] t = new double[nv];
+      for (int v = 0; v < nv; v++) {
+        Variant x = VARIANTS[v];
+        ref[v] = new SeedLmCodec(prm, x.rule(), x.offsets() ? SeedLmCodec.DEFAULT_GROUP_BLOCKS : 0);
+        offsets[v] = ref[v].groupOffsets(w, 0, nb);
+        fs[v] = new FastSeedSearch(prm, x.rule(), 1, FastSeedSearch.defaultVectorBitSize());
+        fs[v].search(w, 0, Math.min(nb, 1000), offsets[v], ref[v].groupBlocks()); // warm-up
+        t[v] = Double.MAX_VALUE;
+      }
+      for (int rep = 0; rep < 3; rep++) {
+        for (int v = 0; v < nv; v++) {
+          long a = System.nanoTime();
+          res[v] = fs[v].search(w, 0, nb, offsets[v], ref[v].groupBlocks());
+          t[v] = Math.min(t[v], (System.nanoTime() - a) * 1e-9);
+        }
+      }
+      for (int v = 0; v < nv; v++) {
+        FastSeedSearch.Result r = res[v];
+        int diffs = 0;
+        double relErr = 0;
+        double[] wd = new double[c];
+        for (int b = 0; b < nb; b++) {
+          for (int i = 0; i < c; i++) wd[i] = w[b * c + i];
+          int o = SeedLmCodec.offsetOf(offsets[v], ref[v].groupBlocks(), b);
+          SeedChoice x = b < nr ? ref[v].searchRef(wd, 0, o) : ref[v].choice(wd, 0, r.seed[b], o);
+          boolean same = x.seed() == r.seed[b] && x.err() == r.err[b] && x.exponent() == r.exp[b];
+          for (int j = 0; j < p; j++) same &= x.q(j) == r.q[b * p + j];
+          if (!same) diffs++;
+          double n2 = 0;
+          for (int i = 0; i < c; i++) n2 += wd[i] * wd[i];
+          if (n2 > 0) relErr += r.err[b] / n2;
+        }
+        double rate = nb / t[v];
+        if (sigma == 1 && v == 0) base = rate;
+        System.out.printf(Locale.ROOT, "  %-8s %-7s %12.1f %9.3f %13d %12.2f %9.4f  %s%n", sigma, VARIANTS[v].name(),
+            rate, rate / base, r.fallbacks, r.exactCalls / (double) nb, Math.sqrt(relErr / nb),
+            diffs == 0 ? "yes (arg-min on " + nr + ", re-scored on " + nb + ")" : "NO: " + diffs + " blocks differ");
       }
     }
   }

@@ -20,8 +20,13 @@ public final class PackedFormat {
 
   /** Value of the {@code seedlm.format} metadata key. */
   public static final String FORMAT_NAME = "seedlm-packed";
-  /** Value of {@code seedlm.format_version}; readers refuse versions they do not know. */
-  public static final int VERSION = 1;
+  /**
+   * Value of {@code seedlm.format_version} written for codecs with exponent offsets (SeedLM with G &gt;
+   * 0); readers refuse versions they do not know.
+   */
+  public static final int VERSION = 2;
+  /** The version without exponent offsets: written when no codec has them, read as all offsets 0. */
+  public static final int VERSION_1 = 1;
   public static final String KEY_FORMAT = "seedlm.format";
   public static final String KEY_VERSION = "seedlm.format_version";
   public static final String KEY_TENSOR_PREFIX = "seedlm.tensor.";
@@ -29,6 +34,43 @@ public final class PackedFormat {
   public static final String PACKED_SUFFIX = ".packed";
   /** The manifest of checksums written last by assembly. */
   public static final String MANIFEST = "manifest.json";
+
+  /** The format version a packed model of {@code codec} is written as: 2 with exponent offsets, else 1. */
+  public static int versionFor(org.seedlm.pipeline.codec.BlockCodec codec) {
+    return codec.groupBlocks() > 0 ? VERSION : VERSION_1;
+  }
+
+  /** Whether a reader of this build knows format version {@code v}. */
+  public static boolean knownVersion(String v) {
+    return Integer.toString(VERSION).equals(v) || Integer.toString(VERSION_1).equals(v);
+  }
+
+  /** Exponent offsets as stored: base64 (RFC 4648, with padding) of one signed byte per group. */
+  public static String encodeOffsets(int[] offsets) {
+    byte[] b = new byte[offsets.length];
+    for (int i = 0; i < b.length; i++) {
+      if (offsets[i] < Byte.MIN_VALUE || offsets[i] > Byte.MAX_VALUE) {
+        throw new IllegalArgumentException("Cannot store exponent offset " + offsets[i] + " in a signed byte");
+      }
+      b[i] = (byte) offsets[i];
+    }
+    return java.util.Base64.getEncoder().encodeToString(b);
+  }
+
+  /** The inverse of {@link #encodeOffsets}. */
+  public static int[] decodeOffsets(String stored) {
+    byte[] b;
+    try {
+      b = java.util.Base64.getDecoder().decode(stored);
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("Cannot read packed tensor exponent offsets: not base64 (" + e.getMessage() + ")", e);
+    }
+    int[] o = new int[b.length];
+    for (int i = 0; i < b.length; i++) {
+      o[i] = b[i];
+    }
+    return o;
+  }
 
   private static final ObjectMapper JSON = new ObjectMapper()
       .configure(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
@@ -44,11 +86,36 @@ public final class PackedFormat {
    * @param shape original shape
    * @param dtype original dtype name
    * @param flags reserved, 0 on write; readers refuse non-zero flags
+   * @param offsets format version 2: the exponent offsets, one signed byte per group of {@code G =
+   *     params.G} blocks, base64 ({@link #encodeOffsets}); null (not written) without offsets
    */
   public record TensorMeta(String codec, Map<String, String> params, int blockSize, int bitsPerBlock, long blocks,
-      long[] shape, String dtype, int flags) {
+      long[] shape, String dtype, int flags,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      String offsets) {
     public TensorMeta {
       params = new TreeMap<>(params);
+    }
+
+    /** Metadata without exponent offsets (format version 1). */
+    public TensorMeta(String codec, Map<String, String> params, int blockSize, int bitsPerBlock, long blocks,
+        long[] shape, String dtype, int flags) {
+      this(codec, params, blockSize, bitsPerBlock, blocks, shape, dtype, flags, null);
+    }
+
+    /** G, blocks per exponent-offset group ({@code params.G}); 0 without offsets. */
+    public int groupBlocks() {
+      String g = params.get(org.seedlm.pipeline.codec.SeedLmCodec.PARAM_GROUP_BLOCKS);
+      try {
+        return g == null ? 0 : Integer.parseInt(g);
+      } catch (NumberFormatException e) {
+        throw new BadInputException("Cannot read packed tensor metadata: G=" + g + " is not an integer", e);
+      }
+    }
+
+    /** The exponent offsets, one per group; empty without offsets. */
+    public int[] offsetValues() {
+      return offsets == null ? new int[0] : decodeOffsets(offsets);
     }
 
     /** Number of weights of the original tensor. */

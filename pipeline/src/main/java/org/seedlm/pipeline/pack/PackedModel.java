@@ -8,6 +8,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.safetensors.CheckpointException;
@@ -33,11 +34,12 @@ public final class PackedModel implements Closeable {
             PackedFormat.FORMAT_NAME));
       }
       String ver = md.get(PackedFormat.KEY_VERSION);
-      if (!Integer.toString(PackedFormat.VERSION).equals(ver)) {
+      if (!PackedFormat.knownVersion(ver)) {
         throw CheckpointException.file(shard, String.format(
-            "has packed format version %s; this reader knows version %d (upgrade seedlm-spark)", ver,
-            PackedFormat.VERSION));
+            "has packed format version %s; this reader knows versions %d and %d (upgrade seedlm-spark)", ver,
+            PackedFormat.VERSION_1, PackedFormat.VERSION));
       }
+      boolean v1 = Integer.toString(PackedFormat.VERSION_1).equals(ver);
       for (Map.Entry<String, String> e : md.entrySet()) {
         if (e.getKey().startsWith(PackedFormat.KEY_TENSOR_PREFIX)) {
           String name = e.getKey().substring(PackedFormat.KEY_TENSOR_PREFIX.length());
@@ -50,12 +52,42 @@ public final class PackedModel implements Closeable {
             throw CheckpointException.tensor(shard, stored, "has reserved flags " + meta.flags()
                 + " set (written by a newer seedlm-spark?)");
           }
+          checkOffsets(shard, stored, meta, v1);
           if (f.info(stored).byteLength() != meta.packedBytes()) {
             throw CheckpointException.tensor(shard, stored, String.format(
                 "holds %d bytes, its metadata implies %d", f.info(stored).byteLength(), meta.packedBytes()));
           }
           quantized.put(name, meta);
         }
+      }
+    }
+  }
+
+  /**
+   * Format version 1 has no exponent offsets; version 2 has, for a tensor with G &gt; 0, exactly one per
+   * group, each in [-100, 100].
+   */
+  private static void checkOffsets(String shard, String stored, TensorMeta meta, boolean v1)
+      throws CheckpointException {
+    int g = meta.groupBlocks();
+    if (v1 && (g != 0 || meta.offsets() != null)) {
+      throw CheckpointException.tensor(shard, stored, "has exponent offsets (G=" + g + ") in a format version "
+          + PackedFormat.VERSION_1 + " file, which has none");
+    }
+    if (g < 0) {
+      throw CheckpointException.tensor(shard, stored, "has G=" + g + "; G must be >= 0");
+    }
+    int[] o = meta.offsetValues();
+    long groups = g == 0 ? 0 : (meta.blocks() + g - 1) / g;
+    if (o.length != groups) {
+      throw CheckpointException.tensor(shard, stored, String.format(
+          "has %d exponent offsets; %d blocks in groups of G=%d need %d", o.length, meta.blocks(), g, groups));
+    }
+    for (int i = 0; i < o.length; i++) {
+      if (o[i] < SeedLmCodec.MIN_OFFSET || o[i] > SeedLmCodec.MAX_OFFSET) {
+        throw CheckpointException.tensor(shard, stored, String.format(
+            "has exponent offset %d for group %d; offsets must be in [%d, %d]", o[i], i, SeedLmCodec.MIN_OFFSET,
+            SeedLmCodec.MAX_OFFSET));
       }
     }
   }
@@ -84,7 +116,7 @@ public final class PackedModel implements Closeable {
   /** The codec of a quantized tensor, checked against its metadata. */
   public BlockCodec codec(String name) throws CheckpointException {
     TensorMeta m = meta(name);
-    BlockCodec c = Codecs.parse(m.codec());
+    BlockCodec c = Codecs.parse(m.codec(), m.params());
     if (c.blockSize() != m.blockSize() || c.bitsPerBlock() != m.bitsPerBlock()
         || !new TreeMap<>(c.params()).equals(m.params())) {
       throw CheckpointException.tensor(ckpt.location().toString(), name, String.format(
@@ -93,6 +125,14 @@ public final class PackedModel implements Closeable {
           c.params()));
     }
     return c;
+  }
+
+  /**
+   * The exponent offsets of a quantized tensor (format version 2), one per group of {@link
+   * TensorMeta#groupBlocks()} blocks; empty without (version 1: every offset 0). Checked on open.
+   */
+  public int[] offsets(String name) throws CheckpointException {
+    return meta(name).offsetValues();
   }
 
   /** The packed bytes of a quantized tensor. */
@@ -108,7 +148,7 @@ public final class PackedModel implements Closeable {
     byte[] packed = packedBytes(name);
     int blocks = Math.toIntExact(m.blocks());
     float[] out = new float[Math.multiplyExact(blocks, c.blockSize())];
-    c.decode(packed, 0, blocks, out, 0);
+    c.decode(packed, 0, blocks, m.offsetValues(), out, 0);
     return java.util.Arrays.copyOf(out, Math.toIntExact(m.numel()));
   }
 

@@ -115,11 +115,11 @@ public final class Assembler {
   /** Writes one output shard under {@code packed/}. */
   public static ShardResult writeShard(RunDirectory run, String modelDir, RunSpec spec, Plan plan, BlockCodec codec,
       OutputShard shard, Configuration conf) throws IOException {
-    return writePackedShard(run, shard, (w, stored, digest) -> {
+    return writePackedShard(run, shard, PackedFormat.versionFor(codec), (w, stored, digest) -> {
       if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
         PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
         TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
-            t.numBlocks(), t.shape(), t.dtype(), 0);
+            t.numBlocks(), t.shape(), t.dtype(), 0, tensorOffsets(run, plan, codec, t));
         w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
         w.add(stored, DType.U8, new long[] {meta.packedBytes()},
             out -> writePackedTensor(run, plan, codec, t, digest.apply(out)));
@@ -139,15 +139,17 @@ public final class Assembler {
   }
 
   /**
-   * Writes a packed shard under {@code run}'s {@code packed/} (format metadata, then each stored tensor as
-   * {@code source} adds it), crash-safe, with the SHA-256 of the file and of each tensor's data.
+   * Writes a packed shard under {@code run}'s {@code packed/} (format metadata with format {@code version}, then
+   * each stored tensor as {@code source} adds it), crash-safe, with the SHA-256 of the file and of each tensor's
+   * data.
    */
-  public static ShardResult writePackedShard(RunDirectory run, OutputShard shard, StoredTensorSource source)
+  public static ShardResult writePackedShard(RunDirectory run, OutputShard shard, int version,
+      StoredTensorSource source)
       throws IOException {
     SafetensorsWriter w = new SafetensorsWriter()
         .metadata("format", "pt")
         .metadata(PackedFormat.KEY_FORMAT, PackedFormat.FORMAT_NAME)
-        .metadata(PackedFormat.KEY_VERSION, Integer.toString(PackedFormat.VERSION));
+        .metadata(PackedFormat.KEY_VERSION, Integer.toString(version));
     Map<String, MessageDigest> digests = new LinkedHashMap<>();
     for (String stored : shard.tensors()) {
       MessageDigest md = Sha256.digest();
@@ -164,11 +166,17 @@ public final class Assembler {
   /** Writes the index (for several shards), copies the model's side files, then the manifest. */
   public static void finish(RunDirectory run, String modelDir, RunSpec spec, Plan plan, List<OutputShard> shards,
       List<ShardResult> results, Configuration conf) throws IOException {
+    finish(run, modelDir, spec, PackedFormat.versionFor(spec.newCodec()), plan, shards, results, conf);
+  }
+
+  /** As above, for a model written as packed format {@code version} (a mixed model: its newest tensors'). */
+  public static void finish(RunDirectory run, String modelDir, RunSpec spec, int version, Plan plan,
+      List<OutputShard> shards, List<ShardResult> results, Configuration conf) throws IOException {
     Path dir = run.path(RunDirectory.PACKED);
     FileSystem fs = run.fs();
     Map<String, Object> manifest = new LinkedHashMap<>();
     manifest.put("format", PackedFormat.FORMAT_NAME);
-    manifest.put("format_version", PackedFormat.VERSION);
+    manifest.put("format_version", version);
     manifest.put("codec", spec.codec());
     manifest.put("codec_params", spec.codecParams());
     manifest.put("model_fingerprint", spec.modelFingerprint());
@@ -262,6 +270,34 @@ public final class Assembler {
       }
       out.write(buf);
     }
+  }
+
+  /**
+   * A tensor's exponent offsets as stored in its metadata ({@link PackedFormat#encodeOffsets}): its units'
+   * offsets from their commit markers, in unit order (units hold whole groups); null for a codec without.
+   */
+  private static String tensorOffsets(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t)
+      throws IOException {
+    int g = codec.groupBlocks();
+    if (g == 0) {
+      return null;
+    }
+    int[] all = new int[Math.toIntExact((t.numBlocks() + g - 1) / g)];
+    int n = 0;
+    for (int id = t.firstUnit(); id < t.firstUnit() + t.numUnits(); id++) {
+      WorkUnit u = plan.unit(id);
+      CommitMarker m = run.readCommit(id);
+      int[] o = m.offsetArray();
+      if (m.offsets() == null || o.length != (u.numBlocks() + g - 1) / g || u.firstBlock() != (long) n * g) {
+        throw new IOException(String.format("Cannot assemble %s: unit %d's commit marker records %s exponent "
+            + "offsets, its %d blocks from block %d need %d (delete %s to recompute the unit)", t.name(), id,
+            m.offsets() == null ? "no" : Integer.toString(o.length), u.numBlocks(), u.firstBlock(),
+            (u.numBlocks() + g - 1) / g, run.commitPath(id)));
+      }
+      System.arraycopy(o, 0, all, n, o.length);
+      n += o.length;
+    }
+    return PackedFormat.encodeOffsets(all);
   }
 
   private static void copyTensor(Path shard, String name, Configuration conf, OutputStream out) throws IOException {

@@ -22,7 +22,28 @@ package org.seedlm.pipeline.run;
  * @param inputSha256 SHA-256 of the checkpoint bytes the unit read (its byte range of the tensor, as
  *     stored); null in a marker written before seedlm recorded it ("not recorded": verify cannot check
  *     the unit's input)
+ * @param offsets the exponent offsets the unit chose (SeedLM format version 2), one per group of G blocks
+ *     of the unit, in block order (the unit starts a group); empty for a codec without them; null in a
+ *     marker written before format version 2 (every offset 0)
  */
 public record CommitMarker(int unit, String tensor, long firstBlock, int rows, String file, long fileBytes,
     String codeSha256, long weights, double sqErr, double sqNorm, double maxAbsErr, double seconds,
-    long finishedAtMillis, String attempt, String inputSha256) {}
+    long finishedAtMillis, String attempt, String inputSha256, java.util.List<Integer> offsets) {
+
+  public CommitMarker {
+    offsets = offsets == null ? null : java.util.List.copyOf(offsets);
+  }
+
+  /** A marker without exponent offsets (as written before format version 2). */
+  public CommitMarker(int unit, String tensor, long firstBlock, int rows, String file, long fileBytes,
+      String codeSha256, long weights, double sqErr, double sqNorm, double maxAbsErr, double seconds,
+      long finishedAtMillis, String attempt, String inputSha256) {
+    this(unit, tensor, firstBlock, rows, file, fileBytes, codeSha256, weights, sqErr, sqNorm, maxAbsErr, seconds,
+        finishedAtMillis, attempt, inputSha256, null);
+  }
+
+  /** The offsets as an array; empty when none are recorded. */
+  public int[] offsetArray() {
+    return offsets == null ? new int[0] : offsets.stream().mapToInt(Integer::intValue).toArray();
+  }
+}

@@ -10,6 +10,15 @@ import org.seedlm.pipeline.safetensors.TensorInfo;
 public final class Planner {
   private Planner() {}
 
+  /**
+   * G when none is asked for: {@value org.seedlm.pipeline.codec.SeedLmCodec#DEFAULT_GROUP_BLOCKS}, or the
+   * largest power of two dividing {@code unitBlocks} when that is smaller (so units keep whole groups).
+   */
+  public static int defaultGroupBlocks(int unitBlocks) {
+    int g = org.seedlm.pipeline.codec.SeedLmCodec.DEFAULT_GROUP_BLOCKS;
+    return unitBlocks > 0 ? Math.min(g, Integer.lowestOneBit(unitBlocks)) : g;
+  }
+
   /** A checkpoint tensor and the file that holds it. */
   public record SourceTensor(String shard, TensorInfo info) {}
 
@@ -22,6 +31,25 @@ public final class Planner {
    * @param unitBlocks blocks per unit, a positive multiple of 8 (so units of any codec start on a byte)
    */
   public static Plan plan(List<SourceTensor> tensors, TensorSelection selection, int blockSize, int unitBlocks) {
+    return plan(tensors, selection, blockSize, unitBlocks, 0);
+  }
+
+  /**
+   * Plans a run whose codec has per-group side data (SeedLM format version 2: an exponent offset per
+   * group of {@code groupBlocks} blocks). Units keep whole groups: units are cut every {@code
+   * unitBlocks} blocks, so {@code unitBlocks} must be a multiple of {@code groupBlocks}, and every unit
+   * computes its groups' offsets from the weights it reads.
+   *
+   * @param groupBlocks G, 0 for a codec without side data
+   */
+  public static Plan plan(List<SourceTensor> tensors, TensorSelection selection, int blockSize, int unitBlocks,
+      int groupBlocks) {
+    if (groupBlocks < 0 || (groupBlocks > 0 && unitBlocks > 0 && unitBlocks % groupBlocks != 0)) {
+      throw new BadInputException(String.format(
+          "Cannot plan with unit-blocks %d and group-blocks %d: units must hold whole offset groups, so unit-blocks "
+              + "must be a multiple of group-blocks (set --group-blocks to a divisor of --unit-blocks, e.g. %d)",
+          unitBlocks, groupBlocks, defaultGroupBlocks(unitBlocks)));
+    }
     if (unitBlocks <= 0 || unitBlocks % 8 != 0) {
       throw new BadInputException(String.format(
           "Cannot plan with unit-blocks %d: it must be a positive multiple of 8 (set --unit-blocks)", unitBlocks));

@@ -7,6 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 
 /**
  * The immutable specification of a run, written first to {@code run.json}. A later command on the
@@ -50,6 +53,11 @@ public record RunSpec(String format, int version, String model, String modelFing
     }
   }
 
+  /** The codec of this spec: its name with its recorded parameters ({@link Codecs#parse(String, Map)}). */
+  public BlockCodec newCodec() {
+    return Codecs.parse(codec, codecParams);
+  }
+
   /** The tensor selection of this spec. */
   public TensorSelection selection() {
     return new TensorSelection(include, exclude);
@@ -74,7 +82,13 @@ public record RunSpec(String format, int version, String model, String modelFing
           model, shortFp(modelContent), asked.model, shortFp(asked.modelContent), asked.model));
     }
     diff(d, "codec", codec, asked.codec);
-    diff(d, "codec parameters", codecParams, asked.codecParams);
+    if (codec.startsWith("seedlm")) {
+      diff(d, "coefficient rule (--coefficients)", param(codecParams, SeedLmCodec.PARAM_COEFFICIENTS, "nearest"),
+          param(asked.codecParams, SeedLmCodec.PARAM_COEFFICIENTS, "nearest"));
+      diff(d, "group-blocks G (--group-blocks; 0 = format version 1, no exponent offsets)",
+          param(codecParams, SeedLmCodec.PARAM_GROUP_BLOCKS, "0"), param(asked.codecParams, SeedLmCodec.PARAM_GROUP_BLOCKS, "0"));
+    }
+    diff(d, "codec parameters", withoutV2(codecParams), withoutV2(asked.codecParams));
     diff(d, "include patterns", include, asked.include);
     diff(d, "exclude patterns", exclude, asked.exclude);
     diff(d, "unit-blocks", unitBlocks, asked.unitBlocks);
@@ -91,6 +105,18 @@ public record RunSpec(String format, int version, String model, String modelFing
         ? List.of("run.json records no model content fingerprint (the run was made by an older seedlm): "
             + "only the model's shard names, sizes and headers are checked, not its values")
         : List.of();
+  }
+
+  private static String param(Map<String, String> params, String key, String absent) {
+    return params.getOrDefault(key, absent);
+  }
+
+  /** The parameters without the format version 2 ones, which {@link #differences} names on lines of their own. */
+  private static Map<String, String> withoutV2(Map<String, String> params) {
+    Map<String, String> m = new TreeMap<>(params);
+    m.remove(SeedLmCodec.PARAM_COEFFICIENTS);
+    m.remove(SeedLmCodec.PARAM_GROUP_BLOCKS);
+    return m;
   }
 
   private static void diff(List<String> out, String what, Object run, Object asked) {

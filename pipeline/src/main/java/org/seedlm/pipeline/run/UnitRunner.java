@@ -42,10 +42,18 @@ public final class UnitRunner {
     }
   }
 
-  /** Builds the codec of a spec on the executor. */
+  /**
+   * Builds the codec of a spec on the executor, from its name and recorded parameters (see {@link
+   * org.seedlm.pipeline.codec.Codecs#parse(String, java.util.Map)}).
+   */
   @FunctionalInterface
   public interface CodecProvider extends Serializable {
-    BlockCodec codec(String name);
+    BlockCodec codec(String name, java.util.Map<String, String> params);
+
+    /** The codec of a new run when no parameters are asked for (SeedLM: format version 2 defaults). */
+    default BlockCodec codec(String name) {
+      return codec(name, org.seedlm.pipeline.codec.Codecs.defaultParams());
+    }
   }
 
   /**
@@ -103,17 +111,24 @@ public final class UnitRunner {
 
   private static CommitMarker compute(Context ctx, Configuration conf, RunDirectory run, WorkUnit u,
       String attempt, long t0) throws IOException {
-    BlockCodec codec = ctx.codecs().codec(ctx.spec().codec());
+    BlockCodec codec = ctx.codecs().codec(ctx.spec().codec(), ctx.spec().codecParams());
     int c = codec.blockSize();
     int bits = codec.bitsPerBlock();
     UnitWeights in = readWeights(ctx.modelDir(), u, c, ctx.spec().nonFinite(), conf);
     float[] w = in.weights();
     int count = in.count();
 
+    if (codec.groupBlocks() > 0 && u.firstBlock() % codec.groupBlocks() != 0) {
+      throw new IllegalStateException(String.format("Cannot compute unit %d of %s: it starts at block %d, inside an "
+          + "offset group of G=%d blocks (the planner cuts units at multiples of G)", u.id(), u.tensor(),
+          u.firstBlock(), codec.groupBlocks()));
+    }
+    // each unit holds whole groups, so it chooses its groups' exponent offsets from what it read
+    int[] offsets = codec.groupOffsets(w, 0, u.numBlocks());
     byte[] packed = new byte[(int) codec.packedBytes(u.numBlocks())];
-    codec.encode(w, 0, u.numBlocks(), packed, 0);
+    codec.encode(w, 0, u.numBlocks(), offsets, packed, 0);
     float[] what = new float[w.length];
-    codec.decode(packed, 0, u.numBlocks(), what, 0);
+    codec.decode(packed, 0, u.numBlocks(), offsets, what, 0);
 
     boolean seedlm = codec.name().startsWith("seedlm");
     int k = seedlm ? Integer.parseInt(codec.params().get("K")) : 0;
@@ -150,7 +165,7 @@ public final class UnitRunner {
     long fileBytes = run.fs().getFileStatus(out).getLen();
     return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, Sha256.of(packed),
         unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
-        System.currentTimeMillis(), attempt, in.sha256());
+        System.currentTimeMillis(), attempt, in.sha256(), java.util.Arrays.stream(offsets).boxed().toList());
   }
 
   /**

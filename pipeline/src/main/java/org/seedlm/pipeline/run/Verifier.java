@@ -257,6 +257,7 @@ public final class Verifier {
     int c = codec.blockSize();
     int bits = codec.bitsPerBlock();
     SeedLmDecoder fast = codec instanceof SeedLmCodec s ? SeedLmDecoder.of(s.seedLmParams()) : null;
+    int[] offsets = meta.offsetValues();
     BitSet seen = new BitSet();
     for (UnitRef u : item.units()) {
       List<BlockRow> rows = BlockTable.read(run.path(u.file()), conf);
@@ -282,7 +283,7 @@ public final class Verifier {
       float[] w = in.weights();
       int count = in.count();
       float[] what = new float[nb * c];
-      boolean decoded = decode(fast, codec, packed, u.firstBlock(), nb, what, problems);
+      boolean decoded = decode(fast, codec, packed, offsets, meta.groupBlocks(), u.firstBlock(), nb, what, problems);
       for (BlockRow row : rows) {
         long block = row.block();
         int b = (int) (block - u.firstBlock());
@@ -327,11 +328,11 @@ public final class Verifier {
   }
 
   /** Decodes a slice; on a block the decoder refuses (seed 0), reports it and returns false. */
-  private static boolean decode(SeedLmDecoder fast, BlockCodec codec, byte[] packed, long firstBlock, int nBlocks,
-      float[] out, Problems problems) {
+  private static boolean decode(SeedLmDecoder fast, BlockCodec codec, byte[] packed, int[] offsets, int groupBlocks,
+      long firstBlock, int nBlocks, float[] out, Problems problems) {
     try {
       if (fast != null) {
-        fast.decode(packed, firstBlock, nBlocks, out, 0);
+        fast.decode(packed, firstBlock, nBlocks, offsets, groupBlocks, out, 0);
       } else {
         codec.decode(packed, firstBlock * codec.bitsPerBlock(), nBlocks, out, 0);
       }

@@ -19,8 +19,15 @@ class CodecsTest {
     for (String n : Codecs.standardNames()) {
       assertEquals(n, Codecs.parse(n).name());
     }
-    assertEquals(4.0, Codecs.parse("seedlm-4bit").bitsPerWeight());
-    assertEquals(3.0, Codecs.parse("seedlm-3bit").bitsPerWeight());
+    // SPEC 4b: (K + 4 + 4P) / C + 8 / (G * C) with G = 4096: 4 + 1/4096 and 3 + 1/6144; version 1 without
+    assertEquals(4.000244140625, Codecs.parse("seedlm-4bit").bitsPerWeight());
+    assertEquals(3 + 1 / 6144.0, Codecs.parse("seedlm-3bit").bitsPerWeight(), 1e-15);
+    assertEquals(4.0, new SeedLmCodec(SeedLmParams.FOUR_BIT).bitsPerWeight());
+    assertEquals(3.0, new SeedLmCodec(SeedLmParams.THREE_BIT).bitsPerWeight());
+    // stored bits: 8 per group on top of the blocks (4097 blocks of G = 4096 are two groups)
+    assertEquals(4097L * 32 + 16, Codecs.parse("seedlm-4bit").storedBits(4097));
+    assertEquals(4097L * 32, new SeedLmCodec(SeedLmParams.FOUR_BIT).storedBits(4097));
+    assertEquals(3L * 528, Codecs.parse("rtn-sym-b4-g128").storedBits(3));
     assertEquals(4.125, Codecs.parse("rtn-sym-b4-g128").bitsPerWeight());
     assertEquals(4.15625, Codecs.parse("rtn-asym-b4-g128").bitsPerWeight());
     assertEquals(4.5, Codecs.parse("nf4-g64").bitsPerWeight());
@@ -62,7 +69,8 @@ class CodecsTest {
       for (int nb : new int[] {1, 3}) {
         long bits = (long) nb * c.bitsPerBlock();
         assertEquals((bits + 7) / 8, c.packedBytes(nb), n);
-        assertEquals(Math.ceil(nb * c.blockSize() * c.bitsPerWeight() / 8 - 1e-9), c.packedBytes(nb), n);
+        assertEquals(nb * (long) c.bitsPerBlock() + 8 * c.groups(nb), c.storedBits(nb), n);
+        assertEquals(c.groupBlocks() == 0 ? 0 : 1, c.groups(nb), n);
         float[] w = new float[nb * c.blockSize()];
         for (int i = 0; i < w.length; i++) {
           w[i] = (float) (rnd.nextGaussian() * 0.05);

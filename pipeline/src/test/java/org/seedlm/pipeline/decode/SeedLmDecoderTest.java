@@ -111,6 +111,47 @@ class SeedLmDecoderTest {
     checkAgainstCanonicalAndFast(new SeedLmParams(6, 4, 7), 127 + 3, true); // overlapping 4-lane chunks
   }
 
+  /**
+   * Format version 2: random offsets in [-100, 100] per group of G blocks. The canonical codec decodes the
+   * whole tensor with them; the reference twin and every fast path, on the whole tensor and on slices
+   * that start inside a group, give the same bits.
+   */
+  @Test
+  void withExponentOffsetsEveryPathIsTheCanonicalDecode() {
+    for (SeedLmParams params : new SeedLmParams[] {SeedLmParams.FOUR_BIT, SeedLmParams.THREE_BIT, SMALL_K, ODD_C, WIDE}) {
+      int g = 7;
+      int blocks = 7 * 40 + 3;
+      byte[] packed = randomCodes(params, blocks, 99, false);
+      Random r = new Random(5);
+      int[] offsets = new int[(blocks + g - 1) / g];
+      for (int i = 0; i < offsets.length; i++) {
+        offsets[i] = i == 0 ? -100 : i == 1 ? 100 : r.nextInt(201) - 100;
+      }
+      SeedLmCodec codec = new SeedLmCodec(params, org.seedlm.pipeline.codec.CoefficientRule.BEST, g);
+      float[] want = new float[blocks * params.c()];
+      codec.decode(packed, 0, blocks, offsets, want, 0);
+      float[] ref = new float[want.length];
+      new SeedLmDecoder(params, 0).decodeRef(packed, 0, blocks, offsets, g, ref, 0);
+      assertSameBits(want, ref, params + " reference twin");
+      for (SeedLmDecoder d : fastDecoders(params)) {
+        float[] got = new float[want.length];
+        d.decode(packed, 0, blocks, offsets, g, got, 0);
+        assertSameBits(want, got, params + " " + d);
+        float[] slice = new float[100 * params.c()];
+        d.decode(packed, 5, 100, offsets, g, slice, 0); // starts inside group 0
+        assertSameBits(Arrays.copyOfRange(want, 5 * params.c(), 105 * params.c()), slice, params + " slice " + d);
+      }
+      // version 1 is every offset 0
+      float[] v1 = new float[want.length];
+      new SeedLmDecoder(params, 256).decode(packed, 0, blocks, new int[offsets.length], g, v1, 0);
+      float[] none = new float[want.length];
+      new SeedLmDecoder(params, 256).decode(packed, 0, blocks, none, 0);
+      assertSameBits(none, v1, params + " zero offsets");
+      assertThrows(IllegalArgumentException.class,
+          () -> new SeedLmDecoder(params, 0).decode(packed, 0, blocks, new int[3], g, new float[want.length], 0));
+    }
+  }
+
   @Test
   void decodeTensorDropsThePaddingOfTheTailBlock() {
     SeedLmParams params = SeedLmParams.THREE_BIT;

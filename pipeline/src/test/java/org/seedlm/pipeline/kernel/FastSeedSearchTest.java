@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
@@ -48,32 +49,61 @@ class FastSeedSearchTest {
   }
 
   static void check(int c, int p, int k, String kind, int nb, int bits, int threads, int cands) {
+    check(c, p, k, kind, nb, bits, threads, cands, CoefficientRule.NEAREST, 0, 0);
+  }
+
+  /**
+   * The kernel against the reference's exhaustive search ({@link SeedLmCodec#searchRef}: every seed
+   * scored, the rule's candidates each) for every block, under {@code rule}, in groups of {@code g}
+   * blocks (0: every offset 0) with the reference offsets plus a per-group shift drawn from [-shift,
+   * shift] (any offset decodes, so the search must be exact for every one).
+   */
+  static void check(int c, int p, int k, String kind, int nb, int bits, int threads, int cands,
+      CoefficientRule rule, int g, int shift) {
     float[] w = blocks(kind, c, nb, kind.hashCode() * 31L + c);
-    SeedLmCodec ref = new SeedLmCodec(new SeedLmParams(c, p, k));
-    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, null, cands);
-    FastSeedSearch.Result res = fs.search(w, 0, nb);
-    ExactScorer sc = RefScorers.forParams(c, p, k);
+    SeedLmCodec ref = new SeedLmCodec(new SeedLmParams(c, p, k), rule, g);
+    int[] offsets = ref.groupOffsets(w, 0, nb);
+    Random r = new Random(nb * 31L + g);
+    for (int i = 0; i < offsets.length; i++) {
+      offsets[i] = Math.max(-100, Math.min(100, offsets[i] + (shift == 0 ? 0 : r.nextInt(2 * shift + 1) - shift)));
+    }
+    ExactScorer sc = RefScorers.forParams(c, p, k, rule);
+    FastSeedSearch fs = new FastSeedSearch(c, p, k, threads, bits, sc, cands);
+    FastSeedSearch.Result res = fs.search(w, 0, nb, offsets, g);
     for (int b = 0; b < nb; b++) {
-      SeedChoice want = ref.searchRef(w, b * c);
-      String msg = kind + " C=" + c + " P=" + p + " K=" + k + " bits=" + bits + " block " + b;
+      double[] wd = new double[c];
+      for (int i = 0; i < c; i++) wd[i] = w[b * c + i];
+      int o = SeedLmCodec.offsetOf(offsets, g, b);
+      SeedChoice want = ref.searchRef(wd, 0, o);
+      String msg = kind + " C=" + c + " P=" + p + " K=" + k + " bits=" + bits + " " + rule + " G=" + g + " offset "
+          + o + " block " + b;
       assertEquals(want.err(), res.err[b], 0.0, msg);
       // the reference keeps the smallest seed on exact ties, and so must the kernel
       assertEquals(want.seed(), res.seed[b], msg);
       assertEquals(want.exponent(), res.exp[b], msg);
       for (int j = 0; j < p; j++) assertEquals(want.q(j), res.q[b * p + j], msg);
-      // the allocation-free replica of the reference scorer is bit-identical
-      double[] wd = new double[c];
-      for (int i = 0; i < c; i++) wd[i] = w[b * c + i];
+      // the scorer is the reference's per-seed rule, bit for bit
       int[] q = new int[p];
       int[] e = new int[1];
       for (int s : new int[] {1, want.seed(), (1 << k) - 1, 1 + (b * 7919) % ((1 << k) - 1)}) {
-        double got = sc.error(w, b * c, s, q, 0, e);
-        assertEquals(ref.quantizedError(wd, 0, s), got, 0.0, msg + " seed " + s);
-        SeedChoice ch = ref.choice(wd, 0, s);
+        double got = sc.error(w, b * c, s, o, q, 0, e);
+        SeedChoice ch = ref.choice(wd, 0, s, o);
+        assertEquals(ch.err(), got, 0.0, msg + " seed " + s);
         assertEquals(ch.exponent(), e[0], msg);
         for (int j = 0; j < p; j++) assertEquals(ch.q(j), q[j], msg);
       }
     }
+  }
+
+  @Test
+  void smallKBothRulesWithOffsets() {
+    for (CoefficientRule rule : CoefficientRule.values())
+      for (String kind : KINDS) {
+        check(8, 3, 8, kind, 60, 256, 2, FastSeedSearch.DEFAULT_CANDIDATES, rule, 7, 0);
+        check(8, 3, 8, kind, 40, 0, 1, 2, rule, 5, 12);
+        check(12, 4, 8, kind, 30, 256, 1, FastSeedSearch.DEFAULT_CANDIDATES, rule, 4, 6);
+        check(5, 3, 6, kind, 30, 256, 2, 1, rule, 3, 0);
+      }
   }
 
   static final String[] KINDS = {

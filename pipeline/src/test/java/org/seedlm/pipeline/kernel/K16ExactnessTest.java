@@ -41,7 +41,9 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  *
  * Both premises are also checked directly on a few random seeds per block against {@link
  * SeedLmCodec#choice}. Blocks per distribution: 1,000 per config, changed with
- * {@code -Dseedlm.test.k16FourBitBlocks=N} and {@code -Dseedlm.test.k16ThreeBitBlocks=N}.
+ * {@code -Dseedlm.test.k16FourBitBlocks=N} and {@code -Dseedlm.test.k16ThreeBitBlocks=N}; and, with
+ * format version 2's offsets (rule nearest), 500 blocks per config of two small-sigma distributions. The
+ * rule best is checked against the exhaustive reference at small K ({@code FastSeedSearchTest}), not here.
  */
 class K16ExactnessTest {
   /** Relative distance of t from a rounding boundary under which the reference scores the seed. */
@@ -52,9 +54,6 @@ class K16ExactnessTest {
 
   /** Blocks per tile of the oracle. */
   static final int TILE = 16;
-
-  /** POW2[e + 8] = 2^e for e in [-8, 8]. */
-  static final double[] POW2 = IntStream.rangeClosed(-8, 8).mapToDouble(e -> Math.scalb(1.0, e)).toArray();
 
   /** Relative width of the cheap error's interval. */
   static final double TOL = 1e-9;
@@ -126,6 +125,11 @@ class K16ExactnessTest {
      * score the seed (poor condition, or e or a q within DELTA ||t|| of a rounding boundary).
      */
     double cheapError(double[] corr, int o, double w2, double wNorm, double[] t, double[] th, double[] tol) {
+      return cheapError(corr, o, 0, w2, wNorm, t, th, tol);
+    }
+
+    /** {@link #cheapError} in a group of exponent offset {@code off} (format version 2, rule nearest). */
+    double cheapError(double[] corr, int o, int off, double w2, double wNorm, double[] t, double[] th, double[] tol) {
       if (alwaysRef[o]) return Double.NaN;
       int pp = p * p;
       double maxAbs = 0;
@@ -136,13 +140,13 @@ class K16ExactnessTest {
         maxAbs = Math.max(maxAbs, Math.abs(acc));
       }
       double d = DELTA * tScale[o] * wNorm;
-      int e = SeedLmCodec.exponent(maxAbs);
-      // e is the reference's exponent for every maxAbs in (7.5 * 2^(e-1), 7.5 * 2^e] (ends open at the clamps)
-      if ((e > SeedLmCodec.MIN_CODE && !(maxAbs - d > 7.5 * POW2[e - 1 + 8]))
-          || (e < SeedLmCodec.MAX_CODE && !(maxAbs + d <= 7.5 * POW2[e + 8]))) {
+      int e = SeedLmCodec.exponent(maxAbs, off);
+      // e is the reference's e_rel for every maxAbs in (7.5 * 2^(off+e-1), 7.5 * 2^(off+e)] (ends open at the clamps)
+      if ((e > SeedLmCodec.MIN_CODE && !(maxAbs - d > 7.5 * Math.scalb(1.0, off + e - 1)))
+          || (e < SeedLmCodec.MAX_CODE && !(maxAbs + d <= 7.5 * Math.scalb(1.0, off + e)))) {
         return Double.NaN;
       }
-      double down = POW2[8 - e], up = POW2[e + 8];
+      double down = Math.scalb(1.0, -(off + e)), up = Math.scalb(1.0, off + e);
       for (int j = 0; j < p; j++) {
         double x = t[j] * down; // exact scaling, as in SeedLmCodec.quantize
         double r = Math.rint(x); // the nearest rounding boundary is 0.5 - |x - r| away
@@ -166,6 +170,11 @@ class K16ExactnessTest {
      * reference's scorings.
      */
     SeedChoice[] argmin(double[][] w, double[][] corr, double[][] val, double[][] tol, AtomicLong refScored) {
+      return argmin(w, new int[w.length], corr, val, tol, refScored);
+    }
+
+    /** {@link #argmin} with block b in a group of exponent offset {@code off[b]} (rule nearest). */
+    SeedChoice[] argmin(double[][] w, int[] off, double[][] corr, double[][] val, double[][] tol, AtomicLong refScored) {
       int nb = w.length;
       double[] w2 = new double[nb], wNorm = new double[nb], upper = new double[nb];
       for (int bl = 0; bl < nb; bl++) {
@@ -180,9 +189,9 @@ class K16ExactnessTest {
         for (int bl = 0; bl < nb; bl++) {
           if (w2[bl] == 0) continue;
           for (int o = o0; o < o1; o++) {
-            double v = cheapError(corr[bl], o, w2[bl], wNorm[bl], t, th, half);
+            double v = cheapError(corr[bl], o, off[bl], w2[bl], wNorm[bl], t, th, half);
             if (Double.isNaN(v)) {
-              val[bl][o] = ref.quantizedError(w[bl], 0, cycle[o]);
+              val[bl][o] = ref.choice(w[bl], 0, cycle[o], off[bl]).err();
               tol[bl][o] = 0;
               direct++;
             } else {
@@ -196,7 +205,7 @@ class K16ExactnessTest {
       SeedChoice[] out = new SeedChoice[nb];
       for (int bl = 0; bl < nb; bl++) {
         if (w2[bl] == 0) {
-          out[bl] = ref.searchRef(w[bl]);
+          out[bl] = ref.searchRef(w[bl], 0, off[bl]);
           continue;
         }
         double best = Double.POSITIVE_INFINITY;
@@ -206,7 +215,7 @@ class K16ExactnessTest {
           int s = cycle[o];
           double e = val[bl][o];
           if (tol[bl][o] != 0) {
-            e = ref.quantizedError(w[bl], 0, s);
+            e = ref.choice(w[bl], 0, s, off[bl]).err();
             direct++;
           }
           if (e < best || (e == best && s < bestSeed)) {
@@ -214,7 +223,7 @@ class K16ExactnessTest {
             bestSeed = s;
           }
         }
-        out[bl] = ref.choice(w[bl], 0, bestSeed);
+        out[bl] = ref.choice(w[bl], 0, bestSeed, off[bl]);
       }
       refScored.addAndGet(direct);
       return out;
@@ -234,11 +243,21 @@ class K16ExactnessTest {
   }
 
   static void check(SeedLmParams prm, String kind, int nb) {
+    check(prm, kind, nb, 0);
+  }
+
+  /**
+   * {@code groupBlocks > 0}: format version 2 with the reference offsets per group of that many blocks
+   * (rule nearest, the oracle's formula); 0: version 1.
+   */
+  static void check(SeedLmParams prm, String kind, int nb, int groupBlocks) {
     long t0 = System.nanoTime();
     Oracle oracle = ORACLES.computeIfAbsent(prm, Oracle::new);
     int c = prm.c(), p = prm.p();
     float[] w = FastSeedSearchTest.blocks(kind, c, nb, kind.hashCode() * 131L + c);
-    FastSeedSearch.Result res = new FastSeedSearch(prm).search(w, 0, nb);
+    int[] offsets = new SeedLmCodec(prm, org.seedlm.pipeline.codec.CoefficientRule.NEAREST, groupBlocks)
+        .groupOffsets(w, 0, nb);
+    FastSeedSearch.Result res = new FastSeedSearch(prm).search(w, 0, nb, offsets, groupBlocks);
     AtomicLong refScored = new AtomicLong();
     int tiles = (nb + TILE - 1) / TILE;
     IntStream.range(0, tiles).parallel().forEach(tile -> {
@@ -248,7 +267,9 @@ class K16ExactnessTest {
         for (int i = 0; i < c; i++) wd[bl][i] = w[(b0 + bl) * c + i];
         corr[bl] = oracle.correlation(wd[bl]);
       }
-      SeedChoice[] want = oracle.argmin(wd, corr, new double[nt][oracle.n], new double[nt][oracle.n], refScored);
+      int[] off = new int[nt];
+      for (int bl = 0; bl < nt; bl++) off[bl] = SeedLmCodec.offsetOf(offsets, groupBlocks, b0 + bl);
+      SeedChoice[] want = oracle.argmin(wd, off, corr, new double[nt][oracle.n], new double[nt][oracle.n], refScored);
       for (int bl = 0; bl < nt; bl++) {
         int gb = b0 + bl;
         String msg = kind + " " + prm.name() + " block " + gb;
@@ -257,8 +278,10 @@ class K16ExactnessTest {
         assertEquals(want[bl].exponent(), res.exp[gb], msg);
         for (int j = 0; j < p; j++) assertEquals(want[bl].q(j), res.q[gb * p + j], msg);
         SplittableRandom r = new SplittableRandom(gb);
-        for (int i = 0; i < 4; i++) oracle.checkCheapFormula(wd[bl], corr[bl], 1 + r.nextInt(prm.numSeeds()), msg);
-        oracle.checkCheapFormula(wd[bl], corr[bl], want[bl].seed(), msg);
+        if (groupBlocks == 0) {
+          for (int i = 0; i < 4; i++) oracle.checkCheapFormula(wd[bl], corr[bl], 1 + r.nextInt(prm.numSeeds()), msg);
+          oracle.checkCheapFormula(wd[bl], corr[bl], want[bl].seed(), msg);
+        }
       }
     });
     int poor = 0;
@@ -284,5 +307,16 @@ class K16ExactnessTest {
   @Test
   void threeBitAllSeeds() {
     for (String kind : KINDS) check(SeedLmParams.THREE_BIT, kind, THREE_BIT_BLOCKS);
+  }
+
+  /**
+   * Format version 2, rule nearest, on small weights (sigma 0.02 and 0.001, where version 1 clamps e):
+   * offsets per group of 128 blocks. 500 blocks per distribution and config.
+   */
+  @Test
+  void withOffsetsOnSmallWeights() {
+    for (SeedLmParams prm : new SeedLmParams[] {SeedLmParams.FOUR_BIT, SeedLmParams.THREE_BIT}) {
+      for (String kind : new String[] {"gauss-small", "small-e"}) check(prm, kind, 500, 128);
+    }
   }
 }

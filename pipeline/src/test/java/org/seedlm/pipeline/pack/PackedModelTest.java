@@ -16,7 +16,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedChoice;
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.SeedLmParams;
 import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.run.Assembler;
 import org.seedlm.pipeline.run.RunFixture;
@@ -76,7 +78,9 @@ class PackedModelTest {
           int blocks = (int) m.blocks();
           float[] padded = java.util.Arrays.copyOf(w, blocks * c.blockSize());
           byte[] enc = new byte[(int) c.packedBytes(blocks)];
-          c.encode(padded, 0, blocks, enc, 0);
+          int[] offsets = c.groupOffsets(padded, 0, blocks);
+          assertArrayEquals(offsets, pm.offsets(tensor), name + " " + tensor);
+          c.encode(padded, 0, blocks, offsets, enc, 0);
           byte[] got = pm.packedBytes(tensor);
           assertArrayEquals(enc, got, name + " " + tensor);
           long usedBits = (long) blocks * c.bitsPerBlock();
@@ -107,9 +111,17 @@ class PackedModelTest {
     return w.add("w" + PackedFormat.PACKED_SUFFIX, DType.U8, new long[] {storedBytes}, new byte[(int) storedBytes]);
   }
 
+  /** Version 1 metadata: no G, no offsets. */
   private static TensorMeta meta(int flags) {
-    BlockCodec c = Codecs.parse("seedlm-3bit");
+    BlockCodec c = new SeedLmCodec(SeedLmParams.THREE_BIT);
     return new TensorMeta(c.name(), c.params(), 12, 36, 3, new long[] {5, 7}, "F16", flags);
+  }
+
+  /** Version 2 metadata of the same tensor with G = 2 (two groups) and the given offsets. */
+  private static TensorMeta metaV2(int... offsets) {
+    BlockCodec c = new SeedLmCodec(SeedLmParams.THREE_BIT, CoefficientRule.BEST, 2);
+    return new TensorMeta(c.name(), c.params(), 12, 36, 3, new long[] {5, 7}, "F16", 0,
+        PackedFormat.encodeOffsets(offsets));
   }
 
   @Test
@@ -132,9 +144,25 @@ class PackedModelTest {
       CheckpointException e = assertThrows(CheckpointException.class, () -> pm.decode("nope"));
       assertTrue(e.getMessage().contains("is not a quantized tensor"), e.getMessage());
     }
-    Path v2 = write("v2", packed("2", meta(0), 14));
-    CheckpointException e = assertThrows(CheckpointException.class, () -> PackedModel.open(v2, conf));
-    assertTrue(e.getMessage().contains("has packed format version 2; this reader knows version 1"), e.getMessage());
+    Path v2 = write("v2", packed("2", metaV2(-7, 100), 14));
+    try (PackedModel pm = PackedModel.open(v2, conf)) {
+      assertArrayEquals(new int[] {-7, 100}, pm.offsets("w"));
+      assertEquals(2, pm.quantized().get("w").groupBlocks());
+    }
+    Path v3 = write("v3", packed("3", meta(0), 14));
+    CheckpointException e = assertThrows(CheckpointException.class, () -> PackedModel.open(v3, conf));
+    assertTrue(e.getMessage().contains("has packed format version 3; this reader knows versions 1 and 2"),
+        e.getMessage());
+    Path v1WithOffsets = write("v1o", packed("1", metaV2(0, 0), 14));
+    e = assertThrows(CheckpointException.class, () -> PackedModel.open(v1WithOffsets, conf));
+    assertTrue(e.getMessage().contains("has exponent offsets (G=2) in a format version 1 file"), e.getMessage());
+    Path count = write("count", packed("2", metaV2(1, 2, 3), 14));
+    e = assertThrows(CheckpointException.class, () -> PackedModel.open(count, conf));
+    assertTrue(e.getMessage().contains("has 3 exponent offsets; 3 blocks in groups of G=2 need 2"), e.getMessage());
+    Path range = write("range", packed("2", metaV2(1, -101), 14));
+    e = assertThrows(CheckpointException.class, () -> PackedModel.open(range, conf));
+    assertTrue(e.getMessage().contains("has exponent offset -101 for group 1; offsets must be in [-100, 100]"),
+        e.getMessage());
     Path noVersion = write("nov", new SafetensorsWriter().metadata(PackedFormat.KEY_FORMAT, "seedlm-packed")
         .add("x", DType.U8, new long[] {1}, new byte[1]));
     e = assertThrows(CheckpointException.class, () -> PackedModel.open(noVersion, conf));
@@ -168,6 +196,15 @@ class PackedModelTest {
     assertArrayEquals(m.shape(), back.shape());
     assertEquals(14, back.packedBytes());
     assertThrows(IllegalArgumentException.class, () -> TensorMeta.fromJson("{not json"));
+    // version 2: G and the rule among the params, the offsets as base64 of signed bytes (-7 = 0xF9, 100 = 0x64:
+    // bytes F9 64 are "+WQ=" in RFC 4648 base64)
+    TensorMeta v2 = metaV2(-7, 100);
+    assertEquals("{\"codec\":\"seedlm-3bit\",\"params\":{\"C\":\"12\",\"G\":\"2\",\"K\":\"16\",\"P\":\"4\","
+        + "\"coefficients\":\"best\"},\"blockSize\":12,\"bitsPerBlock\":36,\"blocks\":3,\"shape\":[5,7],"
+        + "\"dtype\":\"F16\",\"flags\":0,\"offsets\":\"+WQ=\"}", v2.toJson());
+    assertArrayEquals(new int[] {-7, 100}, TensorMeta.fromJson(v2.toJson()).offsetValues());
+    assertEquals(0, back.groupBlocks());
+    assertArrayEquals(new int[0], back.offsetValues());
   }
 
   /** The worked example of FORMAT.md: the 4-bit block 0xBEEFD5E7. */

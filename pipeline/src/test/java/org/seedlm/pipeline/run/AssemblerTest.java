@@ -92,7 +92,7 @@ class AssemblerTest {
 
     JsonNode man = RunDirectory.json().readTree(files.get("manifest.json"));
     assertEquals("seedlm-packed", man.get("format").asText());
-    assertEquals(1, man.get("format_version").asInt());
+    assertEquals(2, man.get("format_version").asInt()); // exponent offsets (G = 8: the fixture's units are 8 blocks)
     assertEquals("seedlm-c8-p3-k8", man.get("codec").asText());
     assertEquals(3, man.get("quantized_tensors").asInt());
     assertEquals(2, man.get("kept_tensors").asInt());

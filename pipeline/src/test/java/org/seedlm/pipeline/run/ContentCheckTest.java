@@ -182,7 +182,7 @@ class ContentCheckTest {
       a.run.fs().delete(a.run.commitPath(m.unit()), false);
       a.run.writeJson(a.run.commitPath(m.unit()), new CommitMarker(m.unit(), m.tensor(), m.firstBlock(), m.rows(),
           m.file(), m.fileBytes(), m.codeSha256(), m.weights(), m.sqErr(), m.sqNorm(), m.maxAbsErr(), m.seconds(),
-          m.finishedAtMillis(), m.attempt(), null));
+          m.finishedAtMillis(), m.attempt(), null, m.offsets()));
     }
     assertNull(a.run.readCommit(0).inputSha256());
     Assembler.assembleLocally(a.run, a.spec, a.plan, a.codec, 1L << 30, a.conf);

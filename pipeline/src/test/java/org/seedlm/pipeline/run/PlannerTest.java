@@ -237,4 +237,26 @@ class PlannerTest {
     assertThrows(IllegalArgumentException.class, () -> Planner.plan(src, TensorSelection.defaults(), 8, 0));
     assertThrows(IllegalArgumentException.class, () -> Planner.plan(src, TensorSelection.defaults(), 0, 8));
   }
+
+  @Test
+  void unitsKeepWholeOffsetGroups() {
+    List<Planner.SourceTensor> src = List.of(
+        new Planner.SourceTensor("a.safetensors",
+            new org.seedlm.pipeline.safetensors.TensorInfo("model.layers.0.mlp.up_proj.weight", DType.F32,
+                new long[] {7, 13}, 0, 7 * 13 * 4)));
+    // G divides unit-blocks: every unit starts a group
+    Plan plan = Planner.plan(src, TensorSelection.defaults(), 8, 8, 4);
+    assertEquals(0, plan.unit(1).firstBlock() % 4);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Planner.plan(src, TensorSelection.defaults(), 8, 8, 16));
+    assertEquals("Cannot plan with unit-blocks 8 and group-blocks 16: units must hold whole offset groups, so "
+        + "unit-blocks must be a multiple of group-blocks (set --group-blocks to a divisor of --unit-blocks, e.g. 8)",
+        e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> Planner.plan(src, TensorSelection.defaults(), 8, 24, 16));
+    // the default G: 4096, or the largest power of two dividing unit-blocks
+    assertEquals(4096, Planner.defaultGroupBlocks(32768));
+    assertEquals(4096, Planner.defaultGroupBlocks(4096 * 3));
+    assertEquals(8, Planner.defaultGroupBlocks(8));
+    assertEquals(32, Planner.defaultGroupBlocks(12000)); // 12000 = 32 * 375
+  }
 }

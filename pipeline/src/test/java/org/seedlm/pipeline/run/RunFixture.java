@@ -37,7 +37,9 @@ public final class RunFixture {
   /** Original weights as float (BF16 values widened exactly). */
   public final Map<String, float[]> weights = new LinkedHashMap<>();
   public final Map<String, long[]> shapes = new LinkedHashMap<>();
-  public final BlockCodec codec;
+  /** The codec: format version 2 defaults, with G fitted to the unit size once {@link #plan} ran. */
+  public BlockCodec codec;
+  private final String codecName;
   public RunSpec spec;
   public Plan plan;
   public RunDirectory run;
@@ -45,6 +47,7 @@ public final class RunFixture {
   private RunFixture(java.nio.file.Path root, String codecName) {
     this.modelDir = root.resolve("model");
     this.runDir = root.resolve("run");
+    this.codecName = codecName;
     this.codec = Codecs.parse(codecName);
   }
 
@@ -109,8 +112,18 @@ public final class RunFixture {
     return f;
   }
 
-  /** Creates the run directory, spec and plan. */
+  /** Creates the run directory, spec and plan (format version 2 defaults, G fitted to the units). */
   public RunFixture plan(int unitBlocks, String nonFinite) throws IOException {
+    return plan(unitBlocks, nonFinite, java.util.Map.of("G", Integer.toString(Planner.defaultGroupBlocks(unitBlocks)),
+        "coefficients", "best"));
+  }
+
+  /**
+   * Creates the run directory, spec and plan with the codec parameters {@code v2Params} (see {@link
+   * Codecs#parse(String, java.util.Map)}; empty: format version 1, as a run made before version 2).
+   */
+  public RunFixture plan(int unitBlocks, String nonFinite, java.util.Map<String, String> v2Params) throws IOException {
+    codec = Codecs.parse(codecName, v2Params);
     try (Checkpoint c = Checkpoint.open(new Path(modelDir.toString()), conf)) {
       spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), codec.name(),
           codec.params(), List.of(), List.of(), unitBlocks, nonFinite, c.contentFingerprint());
@@ -118,7 +131,7 @@ public final class RunFixture {
       for (Checkpoint.Tensor t : c.tensors().values()) {
         src.add(new Planner.SourceTensor(t.shard(), t.info()));
       }
-      plan = Planner.plan(src, spec.selection(), codec.blockSize(), unitBlocks);
+      plan = Planner.plan(src, spec.selection(), codec.blockSize(), unitBlocks, codec.groupBlocks());
     }
     run = RunDirectory.at(runDir.toString(), conf);
     run.initOrCheck(spec);
@@ -154,9 +167,10 @@ public final class RunFixture {
       }
     }
     byte[] packed = new byte[(int) codec.packedBytes(blocks)];
-    codec.encode(padded, 0, blocks, packed, 0);
+    int[] offsets = codec.groupOffsets(padded, 0, blocks);
+    codec.encode(padded, 0, blocks, offsets, packed, 0);
     float[] out = new float[padded.length];
-    codec.decode(packed, 0, blocks, out, 0);
+    codec.decode(packed, 0, blocks, offsets, out, 0);
     return java.util.Arrays.copyOf(out, w.length);
   }
 }

@@ -37,6 +37,19 @@ class UnitRunnerTest {
       assertEquals(u.numBlocks(), rows.size());
       assertEquals(u.numBlocks(), m.rows());
       float[] w = f.weights.get(u.tensor());
+      int g = codec.groupBlocks();
+      int[] offsets = m.offsetArray();
+      assertEquals(codec.groups(u.numBlocks()), offsets.length, "offsets of unit " + u.id());
+      for (int gi = 0; gi < offsets.length; gi++) {
+        // the reference rule, recomputed by a plain search: o = E(max |w|) - 6, E(x) the least e with x <= 7.5 * 2^e
+        double mx = 0;
+        for (long i = (u.firstBlock() + (long) gi * g) * c; i < Math.min(w.length, (u.firstBlock() + (gi + 1L) * g) * c); i++) {
+          mx = Math.max(mx, Float.isFinite(w[(int) i]) ? Math.abs(w[(int) i]) : 0);
+        }
+        int e = -200;
+        while (mx > 0 && !(mx <= 7.5 * Math.pow(2, e))) e++;
+        assertEquals(mx == 0 ? 0 : Math.max(-100, Math.min(100, e - 6)), offsets[gi], "offset of group " + gi);
+      }
       PlannedTensor t = f.plan.tensor(u.tensor());
       double unitSqErr = 0;
       long unitWeights = 0;
@@ -58,7 +71,8 @@ class UnitRunnerTest {
           blockW[i] = Float.isFinite(w[(int) block * c + i]) ? w[(int) block * c + i] : 0f;
         }
         float[] what = new float[c];
-        codec.decode(r.code(), 0, 1, what, 0);
+        int[] one = g == 0 ? new int[0] : new int[] {offsets[b / g]};
+        codec.decode(r.code(), 0, 1, one, what, 0);
         double sq = 0;
         double norm = 0;
         double max = 0;
@@ -73,7 +87,7 @@ class UnitRunnerTest {
         assertEquals(max, r.maxAbsErr(), 1e-12);
         // The code is the codec's own encoding of the (zero-padded) block.
         byte[] again = new byte[r.code().length];
-        codec.encode(blockW, 0, 1, again, 0);
+        codec.encode(blockW, 0, 1, one, again, 0);
         assertArrayEquals(again, r.code(), "code of block " + block);
         if (seedlm) {
           int k = Integer.parseInt(codec.params().get("K"));

@@ -40,7 +40,8 @@ final class CheckpointWeights implements LlamaWeights {
   public Linear linear(String name, int out, int in, float[] bias) throws IOException {
     SeedLmParams p = fusedParams(name);
     return p == null ? LlamaWeights.super.linear(name, out, in, bias)
-        : new SeedLmLinear(p, packed.packedBytes(name), out, in, bias);
+        : new SeedLmLinear(p, packed.packedBytes(name), packed.offsets(name),
+            packed.quantized().get(name).groupBlocks(), out, in, bias);
   }
 
   @Override
