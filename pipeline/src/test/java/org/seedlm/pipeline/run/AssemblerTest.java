@@ -173,6 +173,28 @@ class AssemblerTest {
     assertFalse(packedFiles(f).keySet().stream().anyMatch(n -> n.startsWith("model-")));
   }
 
+  /**
+   * The packed files of a fixed input, pinned: the SHA-256 values were computed by the assembler before
+   * parallel assembly and lean block tables (commit 7fffda4, one task per output shard, whole rows read), so
+   * any change of the output bytes fails here.
+   */
+  @Test
+  void outputIsByteIdenticalToTheAssemblerBeforeParallelAssembly() throws Exception {
+    RunFixture f = RunFixture.create(tmp, "seedlm-4bit", -1).plan(8, "fail");
+    f.runAll().forEach(o -> assertTrue(o.committed(), o.toString()));
+    Assembler.assembleLocally(f.run, f.spec, f.plan, f.codec, 100, f.conf);
+    Map<String, String> sha = new TreeMap<>();
+    for (Map.Entry<String, byte[]> e : packedFiles(f).entrySet()) {
+      if (e.getKey().endsWith(".safetensors") || e.getKey().endsWith(".index.json")) {
+        sha.put(e.getKey(), sha256(e.getValue()));
+      }
+    }
+    assertEquals(Map.of(
+        "model-00001-of-00002.safetensors", "e80f7ee6a6908088455baf9adc1606a7643274e558b9fea6af1e4e61500d122a",
+        "model-00002-of-00002.safetensors", "a15aa80ca6225afee7266c58a3571e97ba015764ca61f662661972d995c872c0",
+        "model.safetensors.index.json", "364365ef9a34cf7ef0a6f3dc0a97cfcfef7011ab6da220c63bf5040c0154fe2a"), sha);
+  }
+
   @Test
   void incompleteRunIsRefused() throws Exception {
     RunFixture f = RunFixture.create(tmp, "seedlm-c8-p3-k8", -1).plan(8, "fail");
