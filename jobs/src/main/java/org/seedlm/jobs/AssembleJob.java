@@ -15,8 +15,9 @@ import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
 
 /**
- * The assemble stage: refuse a run with missing units, then write each packed output shard in its
- * own Spark task, then the index and the manifest on the driver.
+ * The assemble stage: refuse a run with missing units, gather the codes in as many tasks as the cluster has
+ * cores (unit ranges, only the code column read), write each packed output shard in its own Spark task from
+ * them, then the index and the manifest on the driver.
  */
 public final class AssembleJob {
   private AssembleJob() {}
@@ -31,8 +32,10 @@ public final class AssembleJob {
     Assembler.checkComplete(run, plan);
     Assembler.prepare(run);
     List<Assembler.OutputShard> shards = Assembler.planShards(plan, codec, maxShardBytes);
-    out.printf("[assemble] %s: %d quantized + %d kept tensors into %d file(s)%n", runDir, plan.tensors().size(),
-        plan.kept().size(), shards.size());
+    int cores = spark.sparkContext().defaultParallelism();
+    List<Assembler.CodePart> parts = Assembler.planParts(plan, codec, cores);
+    out.printf("[assemble] %s: %d quantized + %d kept tensors into %d file(s); codes gathered by %d task(s)%n",
+        runDir, plan.tensors().size(), plan.kept().size(), shards.size(), parts.size());
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
@@ -40,11 +43,16 @@ public final class AssembleJob {
     spark.sparkContext().setJobGroup("SEEDLM-ASSEMBLE", "Assembling " + runDir, false);
     List<Assembler.ShardResult> results;
     try {
+      jsc.parallelize(parts, parts.size())
+          .foreach(p -> {
+            Configuration c = hadoopConf.value().get();
+            Assembler.writePart(RunDirectory.at(runDir, c), plan, Codecs.parse(codecName), p);
+          });
       results = jsc.parallelize(shards, shards.size())
           .map(s -> {
             Configuration c = hadoopConf.value().get();
             return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, Codecs.parse(codecName),
-                s, c);
+                parts, s, c);
           })
           .collect();
     } finally {
