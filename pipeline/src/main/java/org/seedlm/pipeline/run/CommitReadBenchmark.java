@@ -60,6 +60,10 @@ public final class CommitReadBenchmark {
       System.out.printf(Locale.ROOT, "wrote %,d commit markers into %s in %.1f s%n", n, run.path(RunDirectory.COMMITS),
           (System.nanoTime() - t0) / 1e9);
     }
+    long l0 = System.nanoTime();
+    int listed = run.committedUnits().cardinality();
+    System.out.printf(Locale.ROOT, "listing alone: %,d markers in %.2f s (%s)%n", listed, (System.nanoTime() - l0) / 1e9,
+        run.fs().getScheme());
     for (int t : threads) {
       long t0 = System.nanoTime();
       int read = run.readCommits(t).size();
