@@ -8,15 +8,15 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
 import org.seedlm.pipeline.codec.BlockCodec;
-import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.run.Assembler;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
 
 /**
- * The assemble stage: refuse a run with missing units, then write each packed output shard in its
- * own Spark task, then the index and the manifest on the driver.
+ * The assemble stage: refuse a run with missing units, gather the codes in as many tasks as the cluster has
+ * cores (unit ranges, only the code column read), write each packed output shard in its own Spark task from
+ * them, then the index and the manifest on the driver.
  */
 public final class AssembleJob {
   private AssembleJob() {}
@@ -31,19 +31,26 @@ public final class AssembleJob {
     Assembler.checkComplete(run, plan);
     Assembler.prepare(run);
     List<Assembler.OutputShard> shards = Assembler.planShards(plan, codec, maxShardBytes);
-    out.printf("[assemble] %s: %d quantized + %d kept tensors into %d file(s)%n", runDir, plan.tensors().size(),
-        plan.kept().size(), shards.size());
+    int cores = spark.sparkContext().defaultParallelism();
+    List<Assembler.CodePart> parts = Assembler.planParts(plan, codec, cores);
+    out.printf("[assemble] %s: %d quantized + %d kept tensors into %d file(s); codes gathered by %d task(s)%n",
+        runDir, plan.tensors().size(), plan.kept().size(), shards.size(), parts.size());
     long t0 = System.nanoTime();
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<SerializableConf> hadoopConf = jsc.broadcast(new SerializableConf(conf));
     spark.sparkContext().setJobGroup("SEEDLM-ASSEMBLE", "Assembling " + runDir, false);
     List<Assembler.ShardResult> results;
     try {
+      jsc.parallelize(parts, parts.size())
+          .foreach(p -> {
+            Configuration c = hadoopConf.value().get();
+            Assembler.writePart(RunDirectory.at(runDir, c), plan, spec.newCodec(), p);
+          });
       results = jsc.parallelize(shards, shards.size())
           .map(s -> {
             Configuration c = hadoopConf.value().get();
             return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, spec.newCodec(),
-                s, c);
+                parts, s, c);
           })
           .collect();
     } finally {

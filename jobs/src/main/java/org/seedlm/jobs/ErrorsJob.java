@@ -12,6 +12,10 @@ import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.seedlm.pipeline.BadInputException;
+import org.apache.spark.sql.api.java.UDF1;
+import org.apache.spark.sql.types.DataTypes;
+import org.seedlm.pipeline.run.BlockFields;
+import org.seedlm.pipeline.run.BlockTable;
 import org.seedlm.pipeline.run.CommitMarker;
 import org.seedlm.pipeline.run.RunDirectory;
 
@@ -19,7 +23,8 @@ import org.seedlm.pipeline.run.RunDirectory;
  * Error tables of a run, in Spark SQL. Two views are registered:
  * <ul>
  *   <li>{@code blocks}: one row per encoded block of every committed unit (tensor, layer, kind, unit,
- *       block, codec, seed, exponent, mantissas, code, n, bits, sq_err, sq_norm, max_abs_err);</li>
+ *       block, codec, seed, exponent, mantissas, code, n, bits, sq_err, sq_norm, max_abs_err; seed, exponent and
+ *       mantissas derived from code);</li>
  *   <li>{@code units}: one row per commit marker (unit, tensor, rows, weights, sq_err, sq_norm,
  *       max_abs_err, seconds, ...).</li>
  * </ul>
@@ -75,7 +80,9 @@ public final class ErrorsJob {
     for (CommitMarker m : commits.values()) {
       files.add(run.path(m.file()).toString());
     }
-    Dataset<Row> blocks = spark.read().parquet(files.toArray(new String[0]));
+    Dataset<Row> stored = spark.read().parquet(files.toArray(new String[0]));
+    int layout = run.readSpec().version();
+    Dataset<Row> blocks = layout == 1 ? stored : derivedColumns(spark, stored, run.readSpec().codec());
     blocks.createOrReplaceTempView("blocks");
     Dataset<Row> units = spark.createDataFrame(new ArrayList<>(commits.values()), CommitMarker.class);
     units.createOrReplaceTempView("units");
@@ -102,6 +109,25 @@ public final class ErrorsJob {
         .add("first_block", org.apache.spark.sql.types.DataTypes.LongType)
         .add("offset", org.apache.spark.sql.types.DataTypes.IntegerType);
     return spark.createDataFrame(rows, schema);
+  }
+
+  /**
+   * The {@code blocks} view over block tables of layout 2 ({@link BlockTable}): seed, exponent and mantissas read
+   * from {@code code} by the codec ({@link BlockFields}), the FLOAT errors as DOUBLE, the columns in the order of
+   * layout 1. Spark 4.2's vectorized Parquet reader cannot decode BYTE_STREAM_SPLIT (the errors' encoding), so
+   * the session reads Parquet with parquet-mr's reader.
+   */
+  private static Dataset<Row> derivedColumns(SparkSession spark, Dataset<Row> stored, String codec) {
+    spark.conf().set("spark.sql.parquet.enableVectorizedReader", "false");
+    BlockFields fields = new BlockFields(codec);
+    spark.udf().register("seedlm_seed", (UDF1<byte[], Integer>) fields::seed, DataTypes.IntegerType);
+    spark.udf().register("seedlm_exponent", (UDF1<byte[], Integer>) fields::exponent, DataTypes.IntegerType);
+    spark.udf().register("seedlm_mantissas", (UDF1<byte[], List<Integer>>) fields::mantissas,
+        DataTypes.createArrayType(DataTypes.IntegerType, false));
+    return stored.selectExpr("tensor", "layer", "kind", "unit", "block", "codec", "seedlm_seed(code) AS seed",
+        "seedlm_exponent(code) AS exponent", "seedlm_mantissas(code) AS mantissas", "code", "n", "bits",
+        "CAST(sq_err AS DOUBLE) AS sq_err", "CAST(sq_norm AS DOUBLE) AS sq_norm",
+        "CAST(max_abs_err AS DOUBLE) AS max_abs_err");
   }
 
   /**

@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FSDataOutputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
@@ -34,7 +36,10 @@ import org.seedlm.pipeline.safetensors.TensorInfo;
  * written last. The output depends only on the committed codes, so assembling twice, or after a
  * resumed run, gives byte-identical files.
  *
- * <p>Shards are independent ({@link #writeShard}), so an engine can write them in parallel.
+ * <p>Two parallel steps: the codes are gathered by as many tasks as there are cores, each a contiguous range of
+ * units reading only the {@code block} and {@code code} columns ({@link #planParts}, {@link #writePart}); then
+ * the output shards, which are independent, are written from them ({@link #writeShard}), byte for byte what one
+ * task gathering every code would write.
  */
 public final class Assembler {
   private Assembler() {}
@@ -42,6 +47,15 @@ public final class Assembler {
   /** One output file and the stored tensors it holds, in order. */
   public record OutputShard(int index, int count, String file, List<String> tensors, long dataBytes)
       implements Serializable {}
+
+  /**
+   * A contiguous range of units (plan order) whose codes one task gathers into {@code packed/_parts/} before the
+   * shards are written: the parallel half of assembly.
+   */
+  public record CodePart(int index, int firstUnit, int numUnits, long bytes) implements Serializable {}
+
+  /** Where the gathered codes wait for the shard writers; removed when assembly finishes. */
+  static final String PARTS = "_parts";
 
   /** What writing a shard produced. */
   public record ShardResult(String file, long bytes, String sha256, Map<String, String> tensorSha256)
@@ -112,9 +126,59 @@ public final class Assembler {
     return out;
   }
 
-  /** Writes one output shard under {@code packed/}. */
+  /**
+   * Splits the plan's units into at most {@code tasks} contiguous parts of about equal code bytes (whole units;
+   * a part may span tensors).
+   */
+  public static List<CodePart> planParts(Plan plan, BlockCodec codec, int tasks) {
+    if (tasks < 1) {
+      throw new IllegalArgumentException("Cannot plan assembly parts: tasks must be positive, got " + tasks);
+    }
+    long total = 0;
+    for (int id = 0; id < plan.numUnits(); id++) {
+      total += unitBytes(plan, codec, id);
+    }
+    List<CodePart> out = new ArrayList<>();
+    int first = 0;
+    long before = 0;
+    long partBytes = 0;
+    int slot = 0;
+    for (int id = 0; id < plan.numUnits(); id++) {
+      long b = unitBytes(plan, codec, id);
+      // Unit id goes to slot floor(bytes before it * tasks / total): contiguous, at most `tasks` slots.
+      int s = total == 0 ? 0 : (int) (before * tasks / total);
+      if (s != slot && id > first) {
+        out.add(new CodePart(out.size(), first, id - first, partBytes));
+        first = id;
+        partBytes = 0;
+      }
+      slot = s;
+      partBytes += b;
+      before += b;
+    }
+    if (plan.numUnits() > first) {
+      out.add(new CodePart(out.size(), first, plan.numUnits() - first, partBytes));
+    }
+    return out;
+  }
+
+  /**
+   * Gathers the codes of a part's units into {@code packed/_parts/part-NNNNN}, reading only the {@code block} and
+   * {@code code} columns of each unit's committed file, and checks every unit against its commit marker (row
+   * count, block order, SHA-256 of the codes).
+   */
+  public static void writePart(RunDirectory run, Plan plan, BlockCodec codec, CodePart part) throws IOException {
+    Path p = partPath(run, part.index());
+    try (FSDataOutputStream out = run.fs().create(p, true)) {
+      for (int id = part.firstUnit(); id < part.firstUnit() + part.numUnits(); id++) {
+        out.write(unitCodes(run, plan, codec, id));
+      }
+    }
+  }
+
+  /** Writes one output shard under {@code packed/}; packed tensors are copied from the parts. */
   public static ShardResult writeShard(RunDirectory run, String modelDir, RunSpec spec, Plan plan, BlockCodec codec,
-      OutputShard shard, Configuration conf) throws IOException {
+      List<CodePart> parts, OutputShard shard, Configuration conf) throws IOException {
     return writePackedShard(run, shard, PackedFormat.versionFor(codec), (w, stored, digest) -> {
       if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
         PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
@@ -122,7 +186,7 @@ public final class Assembler {
             t.numBlocks(), t.shape(), t.dtype(), 0, tensorOffsets(run, plan, codec, t));
         w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
         w.add(stored, DType.U8, new long[] {meta.packedBytes()},
-            out -> writePackedTensor(run, plan, codec, t, digest.apply(out)));
+            out -> copyCodes(run, plan, codec, parts, t.firstUnit(), t.numUnits(), digest.apply(out)));
       } else {
         Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
         w.add(stored, DType.parse(k.dtype()), k.shape(),
@@ -211,20 +275,34 @@ public final class Assembler {
       FileUtil.copy(srcFs, s.getPath(), fs, dst, false, true, conf);
       files.put(name, Map.of("bytes", s.getLen(), "sha256", sha256Of(fs, dst)));
     }
+    fs.delete(new Path(dir, PARTS), true);
     manifest.put("files", files);
     manifest.put("tensor_sha256", tensors);
     run.writeJsonReplacing(new Path(dir, PackedFormat.MANIFEST), manifest);
   }
 
-  /** Assembles a complete run on one machine (what an engine does in parallel per shard). */
+  /** Assembles a complete run on one machine with one part (see the other overload). */
   public static List<ShardResult> assembleLocally(RunDirectory run, RunSpec spec, Plan plan, BlockCodec codec,
       long maxShardBytes, Configuration conf) throws IOException {
+    return assembleLocally(run, spec, plan, codec, maxShardBytes, 1, conf);
+  }
+
+  /**
+   * Assembles a complete run on one machine, one step after the other, what an engine does in parallel: the codes
+   * in {@code tasks} parts ({@link #writePart}), then each shard ({@link #writeShard}), then {@link #finish}.
+   */
+  public static List<ShardResult> assembleLocally(RunDirectory run, RunSpec spec, Plan plan, BlockCodec codec,
+      long maxShardBytes, int tasks, Configuration conf) throws IOException {
     checkComplete(run, plan);
     prepare(run);
+    List<CodePart> parts = planParts(plan, codec, tasks);
+    for (CodePart p : parts) {
+      writePart(run, plan, codec, p);
+    }
     List<OutputShard> shards = planShards(plan, codec, maxShardBytes);
     List<ShardResult> results = new ArrayList<>();
     for (OutputShard s : shards) {
-      results.add(writeShard(run, spec.model(), spec, plan, codec, s, conf));
+      results.add(writeShard(run, spec.model(), spec, plan, codec, parts, s, conf));
     }
     finish(run, spec.model(), spec, plan, shards, results, conf);
     return results;
@@ -237,38 +315,79 @@ public final class Assembler {
     run.fs().mkdirs(dir);
   }
 
-  private static void writePackedTensor(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t,
-      OutputStream out) throws IOException {
+  private static long unitBytes(Plan plan, BlockCodec codec, int id) {
+    return codec.packedBytes(plan.unit(id).numBlocks());
+  }
+
+  private static Path partPath(RunDirectory run, int index) {
+    return new Path(new Path(run.path(RunDirectory.PACKED), PARTS), String.format("part-%05d", index));
+  }
+
+  /** One committed unit's packed codes, checked against the plan and its commit marker. */
+  private static byte[] unitCodes(RunDirectory run, Plan plan, BlockCodec codec, int id) throws IOException {
     int bits = codec.bitsPerBlock();
-    for (int id = t.firstUnit(); id < t.firstUnit() + t.numUnits(); id++) {
-      WorkUnit u = plan.unit(id);
-      CommitMarker m = run.readCommit(id);
-      List<BlockRow> rows = BlockTable.read(run.path(m.file()), run.conf());
-      if (rows.size() != u.numBlocks() || m.rows() != u.numBlocks()) {
-        throw new IOException(String.format("Cannot assemble %s: unit %d has %d rows, its commit says %d and "
-            + "the plan %d (delete %s to recompute it)", t.name(), id, rows.size(), m.rows(), u.numBlocks(),
-            run.commitPath(id)));
+    WorkUnit u = plan.unit(id);
+    CommitMarker m = run.readCommit(id);
+    BlockTable.Codes rows = BlockTable.readCodes(run.path(m.file()), run.conf());
+    if (rows.size() != u.numBlocks() || m.rows() != u.numBlocks()) {
+      throw new IOException(String.format("Cannot assemble %s: unit %d has %d rows, its commit says %d and "
+          + "the plan %d (delete %s to recompute it)", u.tensor(), id, rows.size(), m.rows(), u.numBlocks(),
+          run.commitPath(id)));
+    }
+    byte[] buf = new byte[(int) codec.packedBytes(u.numBlocks())];
+    for (int b = 0; b < rows.size(); b++) {
+      if (rows.block(b) != u.firstBlock() + b) {
+        throw new IOException(String.format("Cannot assemble %s: unit %d row %d is block %d, expected %d",
+            u.tensor(), id, b, rows.block(b), u.firstBlock() + b));
       }
-      byte[] buf = new byte[(int) codec.packedBytes(u.numBlocks())];
-      for (int b = 0; b < rows.size(); b++) {
-        BlockRow r = rows.get(b);
-        if (r.block() != u.firstBlock() + b) {
-          throw new IOException(String.format("Cannot assemble %s: unit %d row %d is block %d, expected %d",
-              t.name(), id, b, r.block(), u.firstBlock() + b));
+      if (bits % 8 == 0) {
+        System.arraycopy(rows.code(b), 0, buf, b * (bits / 8), bits / 8);
+      } else {
+        Bits.copy(rows.code(b), 0, buf, (long) b * bits, bits);
+      }
+    }
+    String sha = Sha256.of(buf);
+    if (!sha.equals(m.codeSha256())) {
+      throw new IOException(String.format("Cannot assemble %s: unit %d's codes do not match the checksum in "
+          + "its commit marker (%s); the file %s is damaged (delete %s to recompute the unit)", u.tensor(), id,
+          m.codeSha256(), m.file(), run.commitPath(id)));
+    }
+    return buf;
+  }
+
+  /** Copies the gathered codes of units {@code first .. first+count} from the parts that hold them. */
+  private static void copyCodes(RunDirectory run, Plan plan, BlockCodec codec, List<CodePart> parts, int first,
+      int count, OutputStream out) throws IOException {
+    int id = first;
+    for (CodePart p : parts) {
+      int end = Math.min(first + count, p.firstUnit() + p.numUnits());
+      if (id >= first + count || end <= id) {
+        continue;
+      }
+      long off = 0;
+      for (int u = p.firstUnit(); u < id; u++) {
+        off += unitBytes(plan, codec, u);
+      }
+      long len = 0;
+      for (int u = id; u < end; u++) {
+        len += unitBytes(plan, codec, u);
+      }
+      try (FSDataInputStream in = run.fs().open(partPath(run, p.index()))) {
+        in.seek(off);
+        byte[] buf = new byte[1 << 20];
+        for (long left = len; left > 0; ) {
+          int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+          if (n < 0) {
+            throw new IOException("Cannot assemble: " + partPath(run, p.index()) + " ends early");
+          }
+          out.write(buf, 0, n);
+          left -= n;
         }
-        if (bits % 8 == 0) {
-          System.arraycopy(r.code(), 0, buf, b * (bits / 8), bits / 8);
-        } else {
-          Bits.copy(r.code(), 0, buf, (long) b * bits, bits);
-        }
       }
-      String sha = Sha256.of(buf);
-      if (!sha.equals(m.codeSha256())) {
-        throw new IOException(String.format("Cannot assemble %s: unit %d's codes do not match the checksum in "
-            + "its commit marker (%s); the file %s is damaged (delete %s to recompute the unit)", t.name(), id,
-            m.codeSha256(), m.file(), run.commitPath(id)));
-      }
-      out.write(buf);
+      id = end;
+    }
+    if (id != first + count) {
+      throw new IllegalStateException("units " + id + ".." + (first + count - 1) + " are in no assembly part");
     }
   }
 

@@ -21,22 +21,34 @@ public final class CommitReadBenchmark {
     Path dir = new Path(args[0]);
     int n = args.length > 1 ? Integer.parseInt(args[1]) : 261_120;
     Configuration conf = new Configuration();
+    FileSystem fs = dir.getFileSystem(conf);
+    java.nio.file.Path plain = "file".equals(fs.getScheme())
+        ? java.nio.file.Path.of(fs.makeQualified(new Path(dir, RunDirectory.COMMITS)).toUri()) : null;
+    run(dir, n, conf, plain, new int[] {1, RunDirectory.COMMIT_READ_THREADS, 1, RunDirectory.COMMIT_READ_THREADS});
+    fs.close();
+  }
+
+  /**
+   * Writes {@code n} markers under {@code dir} unless they are there, then times {@link RunDirectory#readCommits}
+   * once per entry of {@code threads}. {@code plainCommits}, when not null, is a local directory that holds the
+   * run's {@code commits/} objects as plain files (the local file system, or an S3 test server's file store): the
+   * test hook writes the markers there directly instead of through the {@code FileSystem}.
+   */
+  public static void run(Path dir, int n, Configuration conf, java.nio.file.Path plainCommits, int[] threads)
+      throws Exception {
     RunDirectory run = RunDirectory.at(dir, conf);
-    FileSystem fs = run.fs();
     if (run.committedUnits().cardinality() < n) {
       long t0 = System.nanoTime();
-      boolean local = "file".equals(fs.getScheme());
-      java.nio.file.Path localDir = local ? java.nio.file.Path.of(fs.makeQualified(run.path(RunDirectory.COMMITS)).toUri()) : null;
-      if (local) {
-        java.nio.file.Files.createDirectories(localDir);
+      if (plainCommits != null) {
+        java.nio.file.Files.createDirectories(plainCommits);
       }
       java.util.stream.IntStream.range(0, n).parallel().forEach(u -> {
         CommitMarker m = new CommitMarker(u, "model.layers." + (u / 3264) + ".mlp.up_proj.weight", 32768L * u,
             32768, "blocks/unit-" + u + "/a.parquet", 1_200_000, "0".repeat(64), 262144, 1.5, 100.0, 0.01, 3.2,
             1_700_000_000_000L + u, "a", null);
         try {
-          if (local) { // the test hook: plain files (the local file system's checksum files are optional)
-            java.nio.file.Files.write(localDir.resolve(run.commitPath(u).getName()),
+          if (plainCommits != null) {
+            java.nio.file.Files.write(plainCommits.resolve(run.commitPath(u).getName()),
                 RunDirectory.json().writeValueAsBytes(m));
           } else {
             run.writeJson(run.commitPath(u), m);
@@ -48,12 +60,15 @@ public final class CommitReadBenchmark {
       System.out.printf(Locale.ROOT, "wrote %,d commit markers into %s in %.1f s%n", n, run.path(RunDirectory.COMMITS),
           (System.nanoTime() - t0) / 1e9);
     }
-    for (int threads : new int[] {1, RunDirectory.COMMIT_READ_THREADS, 1, RunDirectory.COMMIT_READ_THREADS}) {
+    long l0 = System.nanoTime();
+    int listed = run.committedUnits().cardinality();
+    System.out.printf(Locale.ROOT, "listing alone: %,d markers in %.2f s (%s)%n", listed, (System.nanoTime() - l0) / 1e9,
+        run.fs().getScheme());
+    for (int t : threads) {
       long t0 = System.nanoTime();
-      int read = run.readCommits(threads).size();
-      System.out.printf(Locale.ROOT, "readCommits: %,d markers with %d reader(s) in %.2f s%n", read, threads,
-          (System.nanoTime() - t0) / 1e9);
+      int read = run.readCommits(t).size();
+      System.out.printf(Locale.ROOT, "readCommits: %,d markers with %d reader(s) in %.2f s (%s)%n", read, t,
+          (System.nanoTime() - t0) / 1e9, run.fs().getScheme());
     }
-    fs.close();
   }
 }

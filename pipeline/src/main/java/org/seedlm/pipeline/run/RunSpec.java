@@ -36,7 +36,7 @@ public record RunSpec(String format, int version, String model, String modelFing
     String nonFinite, String modelContent) implements Serializable {
 
   public static final String FORMAT = "seedlm-run";
-  public static final int VERSION = 1;
+  public static final int VERSION = BlockTable.LAYOUT;
   public static final List<String> NON_FINITE_POLICIES = List.of("fail", "zero");
 
   public RunSpec {
@@ -70,6 +70,11 @@ public record RunSpec(String format, int version, String model, String modelFing
   public List<String> differences(RunSpec asked) {
     List<String> d = new ArrayList<>();
     diff(d, "format", format + " v" + version, asked.format + " v" + asked.version);
+    if (version < asked.version) {
+      d.add(String.format("the run directory was made by an older seedlm (block table layout %d); this seedlm "
+          + "still assembles, verifies and shows its errors, but cannot add units to it: finish it with the "
+          + "seedlm that made it, or quantize into a new run directory", version));
+    }
     if (!modelFingerprint.equals(asked.modelFingerprint)) {
       d.add(String.format("model: the run was made from %s (fingerprint %s), this command reads %s (fingerprint %s)",
           model, shortFp(modelFingerprint), asked.model, shortFp(asked.modelFingerprint)));

@@ -130,9 +130,6 @@ public final class UnitRunner {
     float[] what = new float[w.length];
     codec.decode(packed, 0, u.numBlocks(), offsets, what, 0);
 
-    boolean seedlm = codec.name().startsWith("seedlm");
-    int k = seedlm ? Integer.parseInt(codec.params().get("K")) : 0;
-    int p = seedlm ? Integer.parseInt(codec.params().get("P")) : 0;
     int layer = TensorSelection.layerOf(u.tensor());
     String kind = TensorSelection.kindOf(u.tensor());
 
@@ -144,19 +141,9 @@ public final class UnitRunner {
       unitStats.merge(s);
       byte[] code = new byte[(bits + 7) / 8];
       Bits.copy(packed, (long) b * bits, code, 0, bits);
-      Integer seed = null;
-      Integer exponent = null;
-      int[] mant = new int[0];
-      if (seedlm) {
-        seed = (int) Bits.read(code, 0, k);
-        exponent = Bits.readSigned(code, k, 4);
-        mant = new int[p];
-        for (int j = 0; j < p; j++) {
-          mant[j] = Bits.readSigned(code, k + 4 + 4L * j, 4);
-        }
-      }
-      rows.add(new BlockRow(u.tensor(), layer, kind, u.id(), u.firstBlock() + b, codec.name(), seed, exponent,
-          mant, code, n, bits, s.sqErr(), s.sqNorm(), s.maxAbsErr()));
+      rows.add(new BlockRow(u.tensor(), layer, kind, u.id(), u.firstBlock() + b, codec.name(), code, n, bits,
+          BlockTable.storedSqErr(s.sqErr(), BlockTable.LAYOUT), BlockTable.storedStat(s.sqNorm()),
+          BlockTable.storedStat(s.maxAbsErr())));
     }
 
     String rel = RunDirectory.BLOCKS + "/" + u.label() + "/" + attempt + ".parquet";

@@ -41,8 +41,10 @@ import org.seedlm.pipeline.safetensors.Checkpoint;
  *       fast {@link SeedLmDecoder} for SeedLM, the codec's canonical decoder otherwise) and its
  *       squared error against the original weights, read exactly as quantize read them
  *       ({@link UnitRunner#readWeights}: byte ranges of the run spec's model, the run's non-finite policy),
- *       is recomputed as the run computed it ({@link ErrorStats#squaredError}, float64, index order) and
- *       must EQUAL the recorded {@code sq_err}; every block of the tensor has exactly one row.
+ *       is recomputed as the run computed it ({@link ErrorStats#squaredError}, float64, index order), brought
+ *       into the stored form of the run's layout ({@link BlockTable#storedSqErr}: rounded to the nearest
+ *       float32 in layout 2, float64 in layout 1) and must EQUAL the recorded {@code sq_err} bit for bit; every
+ *       block of the tensor has exactly one row.
  * </ul>
  *
  * Every mismatch is reported with its tensor and block; none means the run verified.
@@ -311,7 +313,7 @@ public final class Verifier {
         if (!decoded) {
           continue;
         }
-        double err = ErrorStats.squaredError(w, b * c, what, b * c, n);
+        double err = BlockTable.storedSqErr(ErrorStats.squaredError(w, b * c, what, b * c, n), spec.version());
         if (Double.doubleToLongBits(err) != Double.doubleToLongBits(row.sqErr())) {
           double d = Math.abs(err - row.sqErr());
           maxAbsDiff[0] = Math.max(maxAbsDiff[0], Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);

@@ -173,6 +173,61 @@ class AssemblerTest {
     assertFalse(packedFiles(f).keySet().stream().anyMatch(n -> n.startsWith("model-")));
   }
 
+  /**
+   * The packed files of a fixed input, pinned: the SHA-256 values were computed by the assembler before
+   * parallel assembly and lean block tables (commit 7fffda4, one task per output shard, whole rows read), so
+   * any change of the output bytes fails here. The run is format version 1 (no codec parameters: rule nearest,
+   * no exponent offsets), what that assembler wrote.
+   */
+  @Test
+  void outputIsByteIdenticalToTheAssemblerBeforeParallelAssembly() throws Exception {
+    RunFixture f = RunFixture.create(tmp, "seedlm-4bit", -1).plan(8, "fail", Map.of());
+    f.runAll().forEach(o -> assertTrue(o.committed(), o.toString()));
+    // 4 units (down: 2, q: 1, up: 1): gathered by 1 task, by 3 (the middle one spans down and q), by 4 and more.
+    for (int tasks : new int[] {1, 3, 4, 100}) {
+      Assembler.assembleLocally(f.run, f.spec, f.plan, f.codec, 100, tasks, f.conf);
+      assertEquals(Math.min(tasks, 4), Assembler.planParts(f.plan, f.codec, tasks).size());
+      Map<String, String> sha = new TreeMap<>();
+      for (Map.Entry<String, byte[]> e : packedFiles(f).entrySet()) {
+        if (e.getKey().endsWith(".safetensors") || e.getKey().endsWith(".index.json")) {
+          sha.put(e.getKey(), sha256(e.getValue()));
+        }
+      }
+      assertFalse(packedFiles(f).containsKey(Assembler.PARTS), "parts are removed when assembly finishes");
+      assertEquals(Map.of(
+        "model-00001-of-00002.safetensors", "e80f7ee6a6908088455baf9adc1606a7643274e558b9fea6af1e4e61500d122a",
+        "model-00002-of-00002.safetensors", "a15aa80ca6225afee7266c58a3571e97ba015764ca61f662661972d995c872c0",
+        "model.safetensors.index.json", "364365ef9a34cf7ef0a6f3dc0a97cfcfef7011ab6da220c63bf5040c0154fe2a"), sha,
+          tasks + " tasks");
+    }
+  }
+
+  @Test
+  void partsCoverEveryUnitOnceInOrderWithBalancedBytes() throws Exception {
+    RunFixture f = RunFixture.create(tmp, "seedlm-c8-p3-k8", -1).plan(8, "fail");
+    for (int tasks = 1; tasks <= 6; tasks++) {
+      List<Assembler.CodePart> parts = Assembler.planParts(f.plan, f.codec, tasks);
+      assertTrue(parts.size() <= tasks);
+      int next = 0;
+      long bytes = 0;
+      for (int i = 0; i < parts.size(); i++) {
+        Assembler.CodePart p = parts.get(i);
+        assertEquals(i, p.index());
+        assertEquals(next, p.firstUnit());
+        assertTrue(p.numUnits() > 0);
+        long b = 0;
+        for (int u = p.firstUnit(); u < p.firstUnit() + p.numUnits(); u++) {
+          b += f.codec.packedBytes(f.plan.unit(u).numBlocks());
+        }
+        assertEquals(b, p.bytes());
+        next += p.numUnits();
+        bytes += b;
+      }
+      assertEquals(f.plan.numUnits(), next);
+      assertEquals(f.plan.tensors().stream().mapToLong(t -> f.codec.packedBytes(t.numBlocks())).sum(), bytes);
+    }
+  }
+
   @Test
   void incompleteRunIsRefused() throws Exception {
     RunFixture f = RunFixture.create(tmp, "seedlm-c8-p3-k8", -1).plan(8, "fail");
@@ -193,8 +248,8 @@ class AssemblerTest {
     BlockRow r = rows.get(2);
     byte[] code = r.code().clone();
     code[1] ^= 0x10;
-    rows.set(2, new BlockRow(r.tensor(), r.layer(), r.kind(), r.unit(), r.block(), r.codec(), r.seed(),
-        r.exponent(), r.mantissas(), code, r.n(), r.bits(), r.sqErr(), r.sqNorm(), r.maxAbsErr()));
+    rows.set(2, new BlockRow(r.tensor(), r.layer(), r.kind(), r.unit(), r.block(), r.codec(), code, r.n(),
+        r.bits(), r.sqErr(), r.sqNorm(), r.maxAbsErr()));
     f.run.fs().delete(file, false);
     BlockTable.write(file, f.conf, rows);
     IOException e = assertThrows(IOException.class,
