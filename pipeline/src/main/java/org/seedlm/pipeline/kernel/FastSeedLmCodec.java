@@ -1,7 +1,6 @@
 package org.seedlm.pipeline.kernel;
 
-import java.util.Map;
-import org.seedlm.pipeline.codec.BlockCodec;
+import org.seedlm.pipeline.codec.SearchingSeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
@@ -10,8 +9,7 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * identical encoded bits (the search returns the reference's arg-min, ties to the smallest seed), and
  * the reference's canonical decoder. Encoding uses {@link FastSeedSearch}.
  */
-public final class FastSeedLmCodec implements BlockCodec {
-  private final SeedLmCodec ref;
+public final class FastSeedLmCodec extends SearchingSeedLmCodec {
   private final FastSeedSearch search;
 
   /** The version 1 codec ({@link SeedLmCodec#SeedLmCodec(SeedLmParams)}), all processors, default vector path. */
@@ -26,12 +24,8 @@ public final class FastSeedLmCodec implements BlockCodec {
 
   /** The fast twin of {@code ref} (its params, rule and G); {@code vectorBitSize == 0} forces the scalar path. */
   public FastSeedLmCodec(SeedLmCodec ref, int threads, int vectorBitSize) {
-    this.ref = ref;
+    super(ref);
     this.search = new FastSeedSearch(ref.seedLmParams(), ref.rule(), threads, vectorBitSize);
-  }
-
-  public SeedLmCodec reference() {
-    return ref;
   }
 
   public FastSeedSearch search() {
@@ -39,63 +33,7 @@ public final class FastSeedLmCodec implements BlockCodec {
   }
 
   @Override
-  public String name() {
-    return ref.name();
-  }
-
-  @Override
-  public String label() {
-    return ref.label();
-  }
-
-  @Override
-  public Map<String, String> params() {
-    return ref.params();
-  }
-
-  @Override
-  public int blockSize() {
-    return ref.blockSize();
-  }
-
-  @Override
-  public int bitsPerBlock() {
-    return ref.bitsPerBlock();
-  }
-
-  @Override
-  public double bitsPerWeight() {
-    return ref.bitsPerWeight();
-  }
-
-  @Override
-  public int groupBlocks() {
-    return ref.groupBlocks();
-  }
-
-  @Override
-  public int[] groupOffsets(float[] w, int wOff, int nBlocks) {
-    return ref.groupOffsets(w, wOff, nBlocks);
-  }
-
-  @Override
-  public void encode(float[] w, int wOff, int nBlocks, byte[] out, long outBitOff) {
-    encode(w, wOff, nBlocks, new int[Math.toIntExact(ref.groups(nBlocks))], out, outBitOff);
-  }
-
-  @Override
-  public void encode(float[] w, int wOff, int nBlocks, int[] offsets, byte[] out, long outBitOff) {
-    int c = blockSize();
-    if (nBlocks < 0 || wOff < 0 || (long) wOff + (long) nBlocks * c > w.length) {
-      throw new IllegalArgumentException(
-          "Cannot encode " + nBlocks + " blocks at offset " + wOff + ": weight array has " + w.length);
-    }
-    if (out == null || outBitOff < 0 || outBitOff + (long) nBlocks * bitsPerBlock() > 8L * out.length) {
-      throw new IllegalArgumentException(
-          "Cannot encode " + nBlocks + " blocks at bit offset " + outBitOff + ": output too small");
-    }
-    ref.checkOffsets(offsets, nBlocks);
-    if (nBlocks == 0) return;
+  protected void encodeChecked(float[] w, int wOff, int nBlocks, int[] offsets, byte[] out, long outBitOff) {
     FastSeedSearch.Result r = search.search(w, wOff, nBlocks, offsets, ref.groupBlocks());
     int p = ref.seedLmParams().p();
     int[] q = new int[p];
@@ -103,16 +41,6 @@ public final class FastSeedLmCodec implements BlockCodec {
       System.arraycopy(r.q, b * p, q, 0, p);
       ref.writeBlock(out, outBitOff + (long) b * bitsPerBlock(), r.seed[b], r.exp[b], q);
     }
-  }
-
-  @Override
-  public void decode(byte[] in, long inBitOff, int nBlocks, float[] out, int outOff) {
-    ref.decode(in, inBitOff, nBlocks, out, outOff);
-  }
-
-  @Override
-  public void decode(byte[] in, long inBitOff, int nBlocks, int[] offsets, float[] out, int outOff) {
-    ref.decode(in, inBitOff, nBlocks, offsets, out, outOff);
   }
 
   @Override
