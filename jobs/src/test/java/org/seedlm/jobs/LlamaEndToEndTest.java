@@ -86,15 +86,16 @@ class LlamaEndToEndTest {
       assertEquals(cells[5], r[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
           .orElseThrow().trim().split("\\s+")[5], row);
     }
-    // allocate over the two runs at 4.0 bits/weight: within the target, and no worse than seedlm-4bit alone
+    // allocate over the two runs at 4.01 bits/weight (seedlm-4bit is 4.0012 here: format version 2's offset byte per
+    // group weighs more on stories260K's small tensors): within the target, and no worse than seedlm-4bit alone
     String runs = tmp.resolve("work/runs/stories260K-seedlm-4bit") + "," + tmp.resolve("work/runs/stories260K-rtn-sym-b4-g128");
-    String[] al = CliRun.run("allocate", "--runs", runs, "--target-bpw", "4.0");
+    String[] al = CliRun.run("allocate", "--runs", runs, "--target-bpw", "4.01");
     assertEquals("0", al[0], al[1] + al[2]);
     String[] alloc = al[1].lines().filter(l -> l.startsWith("allocated ")).findFirst().orElseThrow().trim()
         .split("\\s+");
     String[] single = al[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
         .orElseThrow().trim().split("\\s+");
-    assertTrue(Double.parseDouble(alloc[1]) <= 4.0, al[1]);
+    assertTrue(Double.parseDouble(alloc[1]) <= 4.01, al[1]);
     assertTrue(Double.parseDouble(alloc[5]) <= Double.parseDouble(single[5]), al[1]);
     String[] none = CliRun.run("allocate", "--runs", runs, "--target-bpw", "3.5");
     assertEquals("2", none[0], none[1] + none[2]);
