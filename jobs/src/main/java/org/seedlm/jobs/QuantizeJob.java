@@ -125,8 +125,12 @@ public final class QuantizeJob {
           plan.keptWeightsByReason(), o.model());
     }
     if (pending.isEmpty()) {
+      if (!run.hasCommitIndex()) {
+        run.writeCommitIndex(plan.numUnits()); // a run completed before commit indexes
+      }
       return new Result(plan, 0, List.of(), 0);
     }
+    run.deleteCommitIndex(); // units are computed again: the index would no longer list every marker
 
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     UnitRunner.Context ctx = new UnitRunner.Context(o.run(), spec.model(), spec, Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()),
@@ -164,6 +168,9 @@ public final class QuantizeJob {
     }
     if (!result.failures().isEmpty()) {
       out.printf("[quantize] run the same command again to compute the %d failed units%n", result.failures().size());
+    } else if (run.writeCommitIndex(plan.numUnits())) {
+      out.printf("[quantize] wrote %s: the %d commit markers in one file, for fast reads of the run%n",
+          run.path(RunDirectory.COMMIT_INDEX), plan.numUnits());
     }
     return result;
   }

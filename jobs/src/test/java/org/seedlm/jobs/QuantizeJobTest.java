@@ -192,6 +192,9 @@ class QuantizeJobTest extends SparkTestBase {
     assertEquals(15, st.committed());
     assertEquals(3, st.failed());
     assertEquals(0, st.pending());
+    RunDirectory brokenRun = RunDirectory.at(broken, new Configuration());
+    assertFalse(brokenRun.hasCommitIndex(), "no commit index while units are missing");
+    assertTrue(RunDirectory.at(clean, new Configuration()).hasCommitIndex(), "a complete run has its commit index");
 
     IncompleteRunException refused = assertThrows(IncompleteRunException.class,
         () -> AssembleJob.run(spark, broken, 4L << 30, OUT));
@@ -204,6 +207,11 @@ class QuantizeJobTest extends SparkTestBase {
     assertEquals(List.of(1, 3, 7), second.outcomes().stream().map(UnitRunner.Outcome::unit).sorted().toList());
     assertTrue(second.failures().isEmpty());
     assertEquals(0, RunStatus.of(RunDirectory.at(broken, new Configuration())).failed());
+    // the resumed run's commit index lists exactly the markers under commits/
+    assertTrue(brokenRun.hasCommitIndex());
+    var indexed = brokenRun.readCommits();
+    brokenRun.deleteCommitIndex();
+    assertEquals(brokenRun.readCommits(), indexed);
     AssembleJob.run(spark, broken, 4L << 30, OUT);
 
     var a = digests(tmp.resolve("clean/packed"));

@@ -63,7 +63,12 @@ public final class Assembler {
 
   /** Refuses an incomplete run, listing its missing units. */
   public static void checkComplete(RunDirectory run, Plan plan) throws IOException {
-    BitSet done = run.committedUnits();
+    BitSet done = new BitSet();
+    if (run.hasCommitIndex()) { // a complete run: one GET instead of listing every marker
+      run.readCommits().keySet().forEach(done::set);
+    } else {
+      done = run.committedUnits();
+    }
     List<Integer> missing = new ArrayList<>();
     for (int i = done.nextClearBit(0); i < plan.numUnits(); i = done.nextClearBit(i + 1)) {
       missing.add(i);

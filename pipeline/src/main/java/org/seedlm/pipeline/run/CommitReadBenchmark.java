@@ -64,10 +64,24 @@ public final class CommitReadBenchmark {
     int listed = run.committedUnits().cardinality();
     System.out.printf(Locale.ROOT, "listing alone: %,d markers in %.2f s (%s)%n", listed, (System.nanoTime() - l0) / 1e9,
         run.fs().getScheme());
+    run.deleteCommitIndex();
     for (int t : threads) {
       long t0 = System.nanoTime();
       int read = run.readCommits(t).size();
       System.out.printf(Locale.ROOT, "readCommits: %,d markers with %d reader(s) in %.2f s (%s)%n", read, t,
+          (System.nanoTime() - t0) / 1e9, run.fs().getScheme());
+    }
+    long w0 = System.nanoTime();
+    if (!run.writeCommitIndex(n)) {
+      throw new IllegalStateException("not all " + n + " units are committed under " + run.path(RunDirectory.COMMITS));
+    }
+    System.out.printf(Locale.ROOT, "writeCommitIndex: %,d markers into %s (%,d bytes) in %.2f s (%s)%n", n,
+        RunDirectory.COMMIT_INDEX, run.fs().getFileStatus(run.path(RunDirectory.COMMIT_INDEX)).getLen(),
+        (System.nanoTime() - w0) / 1e9, run.fs().getScheme());
+    for (int rep = 0; rep < 2; rep++) {
+      long t0 = System.nanoTime();
+      int read = run.readCommits().size();
+      System.out.printf(Locale.ROOT, "readCommits from the commit index: %,d markers in %.2f s (%s)%n", read,
           (System.nanoTime() - t0) / 1e9, run.fs().getScheme());
     }
   }

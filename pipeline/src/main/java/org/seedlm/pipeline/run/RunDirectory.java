@@ -16,6 +16,7 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
+import org.seedlm.pipeline.BadInputException;
 
 /**
  * A run directory on any Hadoop file system (local, HDFS, S3A). Layout:
@@ -42,6 +43,11 @@ public final class RunDirectory {
   public static final String FAILURES = "failures";
   public static final String PACKED = "packed";
   public static final String REPORTS = "reports";
+  /**
+   * Every commit marker of a complete run in one object, so that readers of a finished run do one GET instead of
+   * listing and reading hundreds of thousands of markers (see {@link #writeCommitIndex}).
+   */
+  public static final String COMMIT_INDEX = "commit-index.json";
 
   static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
@@ -216,8 +222,61 @@ public final class RunDirectory {
     return readCommits(COMMIT_READ_THREADS);
   }
 
-  /** {@link #readCommits()} with {@code threads} readers. */
+  /**
+   * The commit index: the markers of all {@code units} units of a run, written once every unit is committed.
+   * It is a copy, never the commit itself: {@code commits/} stays the truth for resume (one winner per unit).
+   */
+  public record CommitIndex(String format, int version, int units, TreeMap<Integer, CommitMarker> markers) {
+    public static final String FORMAT = "seedlm-commit-index";
+    public static final int VERSION = 1;
+  }
+
+  /**
+   * Writes {@link #COMMIT_INDEX} from the markers under {@code commits/} when all {@code planUnits} units are
+   * committed (replacing any older index); returns whether it did. The quantize driver calls it when a run
+   * completes, and {@link #deleteCommitIndex} before it computes any unit, so an index never lags the markers.
+   */
+  public boolean writeCommitIndex(int planUnits) throws IOException {
+    TreeMap<Integer, CommitMarker> markers = readMarkers(COMMIT_READ_THREADS);
+    if (markers.size() != planUnits || (planUnits > 0 && markers.lastKey() != planUnits - 1)) {
+      return false;
+    }
+    writeJsonReplacing(path(COMMIT_INDEX), new CommitIndex(CommitIndex.FORMAT, CommitIndex.VERSION, planUnits,
+        markers));
+    return true;
+  }
+
+  /** Removes the commit index (before units are computed again: it would no longer list every marker). */
+  public void deleteCommitIndex() throws IOException {
+    fs.delete(path(COMMIT_INDEX), false);
+  }
+
+  /** Whether the run has a commit index. */
+  public boolean hasCommitIndex() throws IOException {
+    return fs.exists(path(COMMIT_INDEX));
+  }
+
+  /**
+   * {@link #readCommits()} with {@code threads} readers; a complete run's {@link #COMMIT_INDEX}, when present,
+   * is read instead (one GET).
+   */
   public TreeMap<Integer, CommitMarker> readCommits(int threads) throws IOException {
+    Path index = path(COMMIT_INDEX);
+    if (fs.exists(index)) {
+      CommitIndex ci = readJson(index, CommitIndex.class);
+      if (!CommitIndex.FORMAT.equals(ci.format()) || ci.version() != CommitIndex.VERSION || ci.markers() == null
+          || ci.markers().size() != ci.units()) {
+        throw new BadInputException(String.format("Cannot read %s: not a %s version %d listing all %d units; "
+            + "delete it (the markers under %s are the commits) and run quantize again to rewrite it", index,
+            CommitIndex.FORMAT, CommitIndex.VERSION, ci.units(), path(COMMITS)));
+      }
+      return ci.markers();
+    }
+    return readMarkers(threads);
+  }
+
+  /** The markers under {@code commits/}: one listing, then read by {@code threads} readers. */
+  private TreeMap<Integer, CommitMarker> readMarkers(int threads) throws IOException {
     BitSet ids = committedUnits();
     int[] units = ids.stream().toArray();
     CommitMarker[] markers = new CommitMarker[units.length];

@@ -193,4 +193,36 @@ class RunDirectoryTest {
     assertEquals(marker(0, "first"), run.readCommit(0));
     assertFalse(run.fs().exists(tmp));
   }
+
+  @Test
+  void theCommitIndexHoldsEveryMarkerOfACompleteRunAndIsReadInsteadOfTheListing(@TempDir java.nio.file.Path dir)
+      throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    for (int u = 0; u < 3; u++) {
+      assertTrue(run.commit(marker(u, "a" + u)));
+    }
+    // 4 units in the plan, 3 committed: no index
+    assertFalse(run.writeCommitIndex(4));
+    assertFalse(run.hasCommitIndex());
+    assertTrue(run.commit(marker(3, "a3")));
+    Map<Integer, CommitMarker> fromMarkers = run.readCommits();
+    assertTrue(run.writeCommitIndex(4));
+    assertEquals(fromMarkers, run.readCommits());
+    // Read from the index, not from the markers: with commits/ gone the same markers come back (one GET).
+    java.nio.file.Path commits = dir.resolve(RunDirectory.COMMITS);
+    java.nio.file.Path aside = dir.resolve("commits-aside");
+    Files.move(commits, aside);
+    assertEquals(fromMarkers, run.readCommits());
+    Files.move(aside, commits);
+    // Deleted (as quantize does before computing units again): the markers are read again.
+    run.deleteCommitIndex();
+    assertFalse(run.hasCommitIndex());
+    assertEquals(fromMarkers, run.readCommits());
+    // An index that does not list every unit is refused with what to do.
+    Files.writeString(dir.resolve(RunDirectory.COMMIT_INDEX),
+        "{\"format\":\"seedlm-commit-index\",\"version\":1,\"units\":5,\"markers\":{}}");
+    org.seedlm.pipeline.BadInputException e = assertThrows(org.seedlm.pipeline.BadInputException.class,
+        run::readCommits);
+    assertTrue(e.getMessage().contains("delete it"), e.getMessage());
+  }
 }
