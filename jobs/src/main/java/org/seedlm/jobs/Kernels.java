@@ -7,7 +7,6 @@ import org.seedlm.pipeline.BadInputException;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedLmCodec;
-import org.seedlm.pipeline.codec.SeedLmParams;
 import org.seedlm.pipeline.gpu.Devices;
 import org.seedlm.pipeline.gpu.GpuSeedLmCodec;
 import org.seedlm.pipeline.gpu.SeedLmAccelerator;
