@@ -13,7 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.seedlm.pipeline.codec.SeedBasis;
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
@@ -31,8 +31,10 @@ import org.seedlm.pipeline.safetensors.TensorInfo;
  *
  * <p>Expected values: version 1 decode from {@link SeedLmDecoder} (the CPU decoder verify runs),
  * version 1 search from {@link SeedLmCodec#searchRef} (and, for the GPU check's larger cases, {@link
- * FastSeedSearch}, equal to it); version 2 (offsets, the {@code best} rule) from {@link
- * Spec4bOracle}, itself checked here to be the reference where both are defined.
+ * FastSeedSearch}, equal to it); version 2 (offsets, the {@code best} rule) from the same two,
+ * {@link SeedLmDecoder} with offsets and {@link SeedLmCodec#searchRef(double[], int, int)} under the
+ * rule. {@link Spec4bOracle}, a plain second implementation written from SPEC 4b, is checked here to
+ * agree with both.
  */
 class CudaHarnessTest {
   static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
@@ -111,9 +113,9 @@ class CudaHarnessTest {
     assertTrue(Files.size(file) > 0);
   }
 
-  /** The oracle is the reference where both are defined (version 1, `nearest`), decode and search. */
+  /** The oracle agrees with the reference decode and search, version 1 and 2, both rules. */
   @Test
-  void oracleIsTheReferenceForVersion1() {
+  void oracleAgreesWithTheReference() {
     SplittableRandom rnd = new SplittableRandom(7);
     for (SeedLmParams p : List.of(new SeedLmParams(8, 3, 8), new SeedLmParams(12, 4, 9))) {
       SeedLmCodec ref = new SeedLmCodec(p);
@@ -126,6 +128,20 @@ class CudaHarnessTest {
       byte[] packed = KernelVectors.randomPacked(p, blocks, rnd);
       assertArrayEquals(SeedLmDecoder.of(p).decodeTensor(packed, blocks, numel),
           Spec4bOracle.decode(p, packed, blocks, numel, null, 1));
+      int g = 5;
+      byte[] off = KernelVectors.randomOffsets(blocks, g, rnd);
+      assertArrayEquals(SeedLmDecoder.of(p).decodeTensor(packed, blocks, numel, widen(off), g),
+          Spec4bOracle.decode(p, packed, blocks, numel, off, g));
+      float[] small = KernelVectors.gaussian(12, p.c(), 0.003, rnd);
+      byte[] refOff = KernelVectors.referenceOffsets(small, 12, p.c(), 4);
+      for (CoefficientRule rule : CoefficientRule.values()) {
+        SeedLmCodec codec = new SeedLmCodec(p, rule, 4);
+        assertArrayEquals(codec.groupOffsets(small, 0, 12), widen(refOff));
+        for (int b = 0; b < 12; b++) {
+          assertEquals(expected(codec, small, b, refOff[b / 4]),
+              Spec4bOracle.search(codec.basis(), small, b * p.c(), refOff[b / 4], ruleCode(rule)), rule + " block " + b);
+        }
+      }
     }
     // E is exact at the powers of two around 7.5 * 2^e
     assertEquals(0, Spec4bOracle.exponentUnclamped(7.5));
@@ -157,17 +173,17 @@ class CudaHarnessTest {
     if (real4 != null) searchV1(v, "4bit-nearest-v1-stories260K", four, real4, real4.length / 8, gpu);
     SeedLmParams s8 = new SeedLmParams(8, 3, 10), s12 = new SeedLmParams(12, 4, 10);
     int ns = gpu ? 400 : 60;
-    searchV2(v, "c8p3k10-best-v2-ref", s8, Spec4bOracle.BEST, KernelVectors.gaussian(ns, 8, 0.003, rnd), ns, 16, null);
-    searchV2(v, "c8p3k10-nearest-v2-ref", s8, Spec4bOracle.NEAREST, KernelVectors.gaussian(ns, 8, 0.003, rnd), ns, 16, null);
-    searchV2(v, "c12p4k10-best-v2-rand", s12, Spec4bOracle.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 5,
+    searchV2(v, "c8p3k10-best-v2-ref", s8, CoefficientRule.BEST, KernelVectors.gaussian(ns, 8, 0.003, rnd), ns, 16, null);
+    searchV2(v, "c8p3k10-nearest-v2-ref", s8, CoefficientRule.NEAREST, KernelVectors.gaussian(ns, 8, 0.003, rnd), ns, 16, null);
+    searchV2(v, "c12p4k10-best-v2-rand", s12, CoefficientRule.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 5,
         offsets(ns, 5, -20, 10, rnd));
-    searchV2(v, "c12p4k10-best-v1", s12, Spec4bOracle.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 1, null);
+    searchV2(v, "c12p4k10-best-v1", s12, CoefficientRule.BEST, KernelVectors.gaussian(ns, 12, 0.02, rnd), ns, 1, null);
     int nb4 = gpu ? 16 : 3, nb3 = gpu ? 6 : 2;
-    searchV2(v, "4bit-best-v2-ref", four, Spec4bOracle.BEST, KernelVectors.gaussian(nb4, 8, 0.002, rnd), nb4, 4096, null);
-    searchV2(v, "3bit-best-v2-ref", three, Spec4bOracle.BEST, KernelVectors.gaussian(nb3, 12, 0.002, rnd), nb3, 4096, null);
+    searchV2(v, "4bit-best-v2-ref", four, CoefficientRule.BEST, KernelVectors.gaussian(nb4, 8, 0.002, rnd), nb4, 4096, null);
+    searchV2(v, "3bit-best-v2-ref", three, CoefficientRule.BEST, KernelVectors.gaussian(nb3, 12, 0.002, rnd), nb3, 4096, null);
     if (real4 != null) {
       int nr = gpu ? 8 : 2;
-      searchV2(v, "4bit-best-v2-stories260K", four, Spec4bOracle.BEST, java.util.Arrays.copyOf(real4, nr * 8), nr, 4096, null);
+      searchV2(v, "4bit-best-v2-stories260K", four, CoefficientRule.BEST, java.util.Arrays.copyOf(real4, nr * 8), nr, 4096, null);
     }
     return v;
   }
@@ -184,7 +200,7 @@ class CudaHarnessTest {
     byte[] off = g == 0 ? null : KernelVectors.randomOffsets(blocks, g, rnd);
     float[] expected = g == 0
         ? SeedLmDecoder.of(p).decodeTensor(packed, blocks, numel)
-        : Spec4bOracle.decode(p, packed, blocks, numel, off, g);
+        : SeedLmDecoder.of(p).decodeTensor(packed, blocks, numel, widen(off), g);
     v.add(new KernelVectors.Decode(name, p, g == 0 ? 1 : g, numel, blocks, off, packed, expected));
   }
 
@@ -203,15 +219,34 @@ class CudaHarnessTest {
     v.add(new KernelVectors.Search(name, p, Spec4bOracle.NEAREST, 1, n, null, w, exp));
   }
 
-  /** Version 2 or the `best` rule, from the oracle; null offsets with g > 1: SPEC 4b's reference rule. */
-  private static void searchV2(KernelVectors v, String name, SeedLmParams p, int rule, float[] w, int n, int g, byte[] off) {
+  /** Version 2 or the `best` rule, from the reference search; null offsets with g > 1: SPEC 4b's reference rule. */
+  private static void searchV2(KernelVectors v, String name, SeedLmParams p, CoefficientRule rule, float[] w, int n, int g,
+      byte[] off) {
     if (off == null && g > 1) off = KernelVectors.referenceOffsets(w, n, p.c(), g);
-    SeedBasis basis = SeedBasis.of(p);
+    SeedLmCodec codec = new SeedLmCodec(p, rule, off == null ? 0 : g);
     SeedChoice[] exp = new SeedChoice[n];
     final byte[] o = off;
-    java.util.stream.IntStream.range(0, n).parallel().forEach(b ->
-        exp[b] = Spec4bOracle.search(basis, w, b * p.c(), o == null ? 0 : o[b / g], rule));
-    v.add(new KernelVectors.Search(name, p, rule, g, n, off, w, exp));
+    java.util.stream.IntStream.range(0, n).parallel().forEach(b -> exp[b] = expected(codec, w, b, o == null ? 0 : o[b / g]));
+    v.add(new KernelVectors.Search(name, p, ruleCode(rule), g, n, off, w, exp));
+  }
+
+  /** The reference search of block b of w in a group of offset og. */
+  private static SeedChoice expected(SeedLmCodec codec, float[] w, int b, int og) {
+    int c = codec.seedLmParams().c();
+    double[] block = new double[c];
+    for (int i = 0; i < c; i++) block[i] = w[b * c + i];
+    return codec.searchRef(block, 0, og);
+  }
+
+  /** The rule's code in the vector file (0 nearest, 1 best). */
+  private static int ruleCode(CoefficientRule rule) {
+    return rule == CoefficientRule.BEST ? Spec4bOracle.BEST : Spec4bOracle.NEAREST;
+  }
+
+  private static int[] widen(byte[] b) {
+    int[] out = new int[b.length];
+    for (int i = 0; i < b.length; i++) out[i] = b[i];
+    return out;
   }
 
   /** The first {@code count} weights of stories260K's 2-D layer weights, or null when it is absent. */

@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 import org.seedlm.pipeline.codec.Lfsr;
 import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedChoice;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
 /**
@@ -184,7 +185,7 @@ final class KernelVectors {
   static byte[] referenceOffsets(float[] w, int nBlocks, int c, int g) {
     byte[] o = new byte[(nBlocks + g - 1) / g];
     for (int i = 0; i < o.length; i++) {
-      o[i] = (byte) Spec4bOracle.groupOffset(w, i * g * c, Math.min(nBlocks, (i + 1) * g) * c);
+      o[i] = (byte) SeedLmCodec.groupOffset(w, i * g * c, (Math.min(nBlocks, (i + 1) * g) - i * g) * c);
     }
     return o;
   }
