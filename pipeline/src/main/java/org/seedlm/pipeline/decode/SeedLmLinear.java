@@ -14,8 +14,9 @@ import org.seedlm.pipeline.eval.MatMul;
  * of {@link MatMul}; a task decodes the blocks covering its few rows of W ({@link SeedLmDecoder#decode}: the U(s) columns
  * regenerated from the per-config LFSR cycle table, combined with the coefficients, bit for bit the canonical
  * decode) into a buffer that stays in the L1/L2 cache, then multiplies every input row by them with
- * {@link MatMul#rows}. Matrix-vector (generation) and matrix-matrix (prompt, evaluation) alike: each block is
- * decoded once per call, whatever the number of input rows. The result is bit for bit
+ * {@link MatMul#rows}; each block is decoded once per call, whatever the number of input rows. Matrix-vector
+ * (generation) with the 4-bit layout and rows of whole vectors skips the buffer ({@link #direct}, {@link
+ * SeedLmDecoder#dot}): each block's weights are built in registers and multiplied into the accumulator at once. The result is bit for bit
  * {@code MatMul.linear(x, decode(W))} (decoding first, then multiplying), because the decoded weights are
  * the same bits and MatMul's per-element summation order does not depend on which rows it is given.
  *
