@@ -5,12 +5,14 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
+import org.seedlm.pipeline.eval.MatMul;
 
 /**
  * Decodes packed SeedLM blocks (FORMAT.md section 6.1) to float32, bit for bit equal to the
@@ -52,6 +54,8 @@ public final class SeedLmDecoder {
 
   private static final VarHandle LONG_BE =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle INT_BE =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
 
   private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
   private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
@@ -462,6 +466,98 @@ public final class SeedLmDecoder {
         }
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fused dot product (matrix-vector)
+
+  /**
+   * Whether {@link #dot} can compute rows of {@code in} weights: the 4-bit layout (C = 8, P = 3, K = 16: one
+   * block is one 32-bit big-endian word), 8-lane vectors allowed, MatMul's L = 8 or 16 lanes, and {@code in} a
+   * multiple of L (every row is whole blocks and whole vectors of MatMul, so it has no scalar tail).
+   */
+  public boolean canDot(int in) {
+    int l = MatMul.species().length();
+    return species == S8 && c == 8 && p == 3 && k == 16 && bits == 32 && (l == 8 || l == 16) && in > 0
+        && in % l == 0;
+  }
+
+  /**
+   * {@code scale[i] = 2^o} of block {@code firstBlock + i} for {@code i < n}, o its exponent offset (1 for
+   * version 1: no offsets or {@code groupBlocks == 0}), the factor {@link #dot} applies to its coefficients.
+   */
+  public void scales(long firstBlock, int n, int[] offsets, int groupBlocks, float[] scale) {
+    checkOffsets(offsets, groupBlocks, firstBlock + n);
+    if (groupBlocks == 0 || offsets.length == 0) {
+      java.util.Arrays.fill(scale, 0, n, 1f);
+      return;
+    }
+    int g = (int) (firstBlock / groupBlocks);
+    long left = groupBlocks - firstBlock % groupBlocks;
+    for (int i = 0; i < n; i++, left--) {
+      if (left == 0) {
+        g++;
+        left = groupBlocks;
+      }
+      scale[i] = POW2_OFFSET[offsets[g] - SeedLmCodec.MIN_OFFSET];
+    }
+  }
+
+  /**
+   * One element of {@code W x} straight from the packed bits of one row of W, never writing the weights: blocks
+   * {@code firstBlock .. firstBlock + nBlocks - 1} hold the row's {@code nBlocks * 8} weights, {@code scale[i]}
+   * (from {@link #scales}) is block i's {@code 2^o}, and x starts at {@code x[xOff]}. Requires {@link
+   * #canDot}{@code (nBlocks * 8)}. Each block's 8 weights are built in a register by the operations of
+   * {@link #decode} (the coefficients {@code q_j 2^e} times {@code 2^o}, {@code U_0 th_0}, then FMAs with
+   * {@code th_1}, {@code th_2}), so they are its bits; then they go through {@link MatMul}'s per-element rule:
+   * lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two 8-lane halves:
+   * even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of the L lanes, plus
+   * MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link MatMul#linear} of one input row
+   * by the decoded row.
+   *
+   * @throws IllegalArgumentException on a seed 0 (naming the block)
+   */
+  public float dot(byte[] packed, long firstBlock, int nBlocks, float[] scale, float[] x, int xOff) {
+    int at = Math.toIntExact(firstBlock * 4);
+    if (MatMul.species().length() == 8) {
+      FloatVector acc = FloatVector.zero(S8);
+      for (int b = 0; b < nBlocks; b++, at += 4) {
+        FloatVector w = weights((int) INT_BE.get(packed, at), scale[b], firstBlock + b);
+        acc = FloatVector.fromArray(S8, x, xOff + 8 * b).fma(w, acc);
+      }
+      return acc.reduceLanes(VectorOperators.ADD) + 0f;
+    }
+    FloatVector even = FloatVector.zero(S8);
+    FloatVector odd = even;
+    for (int b = 0; b < nBlocks; b += 2, at += 8) {
+      long two = (long) LONG_BE.get(packed, at);
+      FloatVector w0 = weights((int) (two >>> 32), scale[b], firstBlock + b);
+      FloatVector w1 = weights((int) two, scale[b + 1], firstBlock + b + 1);
+      even = FloatVector.fromArray(S8, x, xOff + 8 * b).fma(w0, even);
+      odd = FloatVector.fromArray(S8, x, xOff + 8 * b + 8).fma(w1, odd);
+    }
+    float[] lanes = new float[16];
+    even.intoArray(lanes, 0);
+    odd.intoArray(lanes, 8);
+    return FloatVector.fromArray(MatMul.species(), lanes, 0).reduceLanes(VectorOperators.ADD) + 0f;
+  }
+
+  /** The 8 weights of one 4-bit block (its 32 bits in {@code v}), as {@link #combine8p3} computes them. */
+  private FloatVector weights(int v, float sc, long block) {
+    int seed = v >>> 16;
+    if (seed == 0) {
+      throw seedZero(block);
+    }
+    int eb = (v >>> 8) & 0xF0;
+    float th0 = Q_TIMES_POW2[(v >>> 8) & 0xFF] * sc;
+    float th1 = Q_TIMES_POW2[eb | (v >>> 4) & 15] * sc;
+    float th2 = Q_TIMES_POW2[eb | v & 15] * sc;
+    int cs = colStart[seed];
+    int c0 = cs >>> 4;
+    int d = (cs & 15) * 3;
+    FloatVector w = FloatVector.fromArray(S8, cols, c0).mul(th0);
+    w = FloatVector.fromArray(S8, cols, c0 + colDelta[d + 1]).fma(FloatVector.broadcast(S8, th1), w);
+    return FloatVector.fromArray(S8, cols, c0 + colDelta[d + 2]).fma(FloatVector.broadcast(S8, th2), w);
   }
 
   /**

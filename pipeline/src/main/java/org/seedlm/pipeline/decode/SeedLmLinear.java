@@ -14,8 +14,9 @@ import org.seedlm.pipeline.eval.MatMul;
  * of {@link MatMul}; a task decodes the blocks covering its few rows of W ({@link SeedLmDecoder#decode}: the U(s) columns
  * regenerated from the per-config LFSR cycle table, combined with the coefficients, bit for bit the canonical
  * decode) into a buffer that stays in the L1/L2 cache, then multiplies every input row by them with
- * {@link MatMul#rows}. Matrix-vector (generation) and matrix-matrix (prompt, evaluation) alike: each block is
- * decoded once per call, whatever the number of input rows. The result is bit for bit
+ * {@link MatMul#rows}; each block is decoded once per call, whatever the number of input rows. Matrix-vector
+ * (generation) with the 4-bit layout and rows of whole vectors skips the buffer ({@link #direct}, {@link
+ * SeedLmDecoder#dot}): each block's weights are built in registers and multiplied into the accumulator at once. The result is bit for bit
  * {@code MatMul.linear(x, decode(W))} (decoding first, then multiplying), because the decoded weights are
  * the same bits and MatMul's per-element summation order does not depend on which rows it is given.
  *
@@ -35,6 +36,7 @@ public final class SeedLmLinear extends CompactLinear {
   private final int c;
   private final int[] offsets; // (groups,) exponent offset per group of G blocks (format version 2), or empty
   private final int groupBlocks; // G, 0: version 1
+  private final boolean fusedDot; // matrix-vector by SeedLmDecoder.dot
 
   /**
    * A version 1 layer (every exponent offset 0).
@@ -77,6 +79,7 @@ public final class SeedLmLinear extends CompactLinear {
     }
     this.offsets = offsets.clone();
     this.groupBlocks = groupBlocks;
+    this.fusedDot = decoder.canDot(in) && !Boolean.getBoolean("seedlm.linear.decodeThenMultiply");
   }
 
   @Override
@@ -96,6 +99,27 @@ public final class SeedLmLinear extends CompactLinear {
     long end = ((long) hi * in + c - 1) / c;
     decoder.decode(packed, first, Math.toIntExact(end - first), offsets, groupBlocks, buf, 0);
     return Math.toIntExact((long) lo * in - first * c);
+  }
+
+  /**
+   * Matrix-vector (one input row) with the 4-bit layout and rows of whole vectors ({@link SeedLmDecoder#canDot}):
+   * each output element straight from the row's packed bits by {@link SeedLmDecoder#dot}, the weights never
+   * written; bit for bit the decode-then-multiply path. Otherwise (prompt, other configs and shapes) false.
+   */
+  @Override
+  protected boolean direct(float[] x, int rows, float[] y, int lo, int hi) {
+    if (rows != 1 || !fusedDot) {
+      return false;
+    }
+    int nb = in / c;
+    float[] scale = new float[nb];
+    for (int o = lo; o < hi; o++) {
+      long first = (long) o * nb;
+      decoder.scales(first, nb, offsets, groupBlocks, scale);
+      float v = decoder.dot(packed, first, nb, scale, x, 0);
+      y[o] = bias == null ? v : v + bias[o];
+    }
+    return true;
   }
 
   /**

@@ -34,6 +34,15 @@ public abstract class CompactLinear implements Linear {
   /** Rows {@code [lo, hi)} of W as floats into {@code buf}; returns where row {@code lo} starts in it. */
   protected abstract int rowsToFloats(int lo, int hi, float[] buf);
 
+  /**
+   * Output columns {@code [lo, hi)} for all rows computed straight from the compact form, bit for bit what
+   * {@link #rowsToFloats} then {@link MatMul#rows} gives; returns false, computing nothing, where the subclass
+   * has no such kernel for this call (the default).
+   */
+  protected boolean direct(float[] x, int rows, float[] y, int lo, int hi) {
+    return false;
+  }
+
   /** Bytes of W as held. */
   protected abstract long weightBytes();
 
@@ -64,8 +73,11 @@ public abstract class CompactLinear implements Linear {
     }
   }
 
-  /** Output columns [lo, hi): W's rows lo..hi-1 as floats, batch by batch, multiplied. */
+  /** Output columns [lo, hi): straight from the compact form, or W's rows lo..hi-1 as floats, batch by batch. */
   private void columns(float[] x, int rows, float[] y, int lo, int hi) {
+    if (direct(x, rows, y, lo, hi)) {
+      return;
+    }
     float[] buf = new float[bufferFloats(Math.min(rowsPerBatch, hi - lo))];
     for (int r0 = lo; r0 < hi; r0 += rowsPerBatch) {
       int r1 = Math.min(hi, r0 + rowsPerBatch);

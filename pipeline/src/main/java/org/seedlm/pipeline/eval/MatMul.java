@@ -29,6 +29,11 @@ public final class MatMul {
 
   private MatMul() {}
 
+  /** The vector species of the per-element rule (its L lanes), for kernels that must follow the rule exactly. */
+  public static VectorSpecies<Float> species() {
+    return S;
+  }
+
   public static float[] linear(float[] x, int rows, int in, float[] w, int out, float[] bias) {
     float[] y = new float[rows * out];
     linear(x, rows, in, w, out, bias, y);

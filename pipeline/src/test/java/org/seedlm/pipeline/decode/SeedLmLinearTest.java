@@ -81,6 +81,55 @@ class SeedLmLinearTest {
   }
 
   @Test
+  void matrixVectorStraightFromThePackedBitsEqualsDecodeThenMultiplyWithAndWithoutExponentOffsets()
+      throws Exception {
+    SeedLmParams params = SeedLmParams.FOUR_BIT;
+    SeedLmDecoder decoder = SeedLmDecoder.of(params);
+    assertTrue(!decoder.vectorized() || decoder.canDot(2048) == (MatMul.species().length() >= 8),
+        "the fused dot product covers Llama rows wherever vectors of 8 lanes are allowed");
+    int[][] shapes = {{48, 2048}, {16, 96}, {5, 32}, {33, 176}};
+    int[] groups = {0, 5, 64, 1};
+    ForkJoinPool one = new ForkJoinPool(1);
+    int checked = 0;
+    for (int[] shape : shapes) {
+      int out = shape[0];
+      int in = shape[1];
+      int blocks = out * in / params.c();
+      for (int g : groups) {
+        byte[] packed = randomPacked(params, blocks, 17L * in + g);
+        Random r = new Random(g + 1000L * out);
+        int[] offsets = new int[g == 0 ? 0 : (blocks + g - 1) / g];
+        for (int i = 0; i < offsets.length; i++) {
+          offsets[i] = r.nextInt(21) - 10;
+        }
+        float[] bias = g % 2 == 0 ? random(out, g) : null;
+        SeedLmLinear fused = new SeedLmLinear(params, packed, offsets, g, out, in, bias);
+        float[] w = new float[out * in];
+        decoder.decodeRef(packed, 0, blocks, offsets, g, w, 0);
+        float[] x = random(in, out + 7L * g);
+        float[] expected = MatMul.linear(x, 1, in, w, out, bias);
+        float[] y = fused.apply(x, 1);
+        float[] y1 = one.submit(() -> fused.apply(x, 1)).get();
+        for (int o = 0; o < out; o++) {
+          String where = "[" + out + ", " + in + "] G=" + g + " element " + o;
+          assertEquals(Float.floatToRawIntBits(expected[o]), Float.floatToRawIntBits(y[o]), where);
+          assertEquals(Float.floatToRawIntBits(expected[o]), Float.floatToRawIntBits(y1[o]), where + " (1 thread)");
+          checked++;
+        }
+      }
+    }
+    one.shutdown();
+    assertEquals(4 * (48 + 16 + 5 + 33), checked);
+    byte[] zero = randomPacked(params, 64, 5);
+    zero[4 * 37] = 0; // block 37: seed 0
+    zero[4 * 37 + 1] = 0;
+    SeedLmLinear bad = new SeedLmLinear(params, zero, 4, 128, null);
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> bad.apply(random(128, 1), 1));
+    assertTrue(e.getMessage().contains("block 37"), e.getMessage());
+  }
+
+  @Test
   void bf16LinearIsMatMulOnTheWidenedWeightsAndRoundsToNearestEven() {
     // hand-picked roundings (bits of float32 -> bfloat16): exact, below half, half to even (down, up), above half,
     // NaN stays NaN, the largest float rounds to infinity, a subnormal
