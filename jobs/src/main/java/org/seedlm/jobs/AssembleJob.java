@@ -3,12 +3,15 @@ package org.seedlm.jobs;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.run.Assembler;
+import org.seedlm.pipeline.run.CommitMarker;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.RunDirectory;
 import org.seedlm.pipeline.run.RunSpec;
@@ -28,7 +31,8 @@ public final class AssembleJob {
     RunSpec spec = run.readSpec();
     Plan plan = run.readPlan();
     BlockCodec codec = spec.newCodec();
-    Assembler.checkComplete(run, plan);
+    List<CommitMarker> markers = Assembler.checkComplete(run, plan); // the commit index: one GET
+    Map<String, String> offsets = Assembler.tensorOffsets(run, plan, codec, markers);
     Assembler.prepare(run);
     List<Assembler.OutputShard> shards = Assembler.planShards(plan, codec, maxShardBytes);
     int cores = spark.sparkContext().defaultParallelism();
@@ -41,16 +45,19 @@ public final class AssembleJob {
     spark.sparkContext().setJobGroup("SEEDLM-ASSEMBLE", "Assembling " + runDir, false);
     List<Assembler.ShardResult> results;
     try {
-      jsc.parallelize(parts, parts.size())
-          .foreach(p -> {
+      // each task gets its units' markers from the driver: no task reads a marker
+      List<Tuple2<Assembler.CodePart, List<CommitMarker>>> work = parts.stream()
+          .map(p -> new Tuple2<>(p, Assembler.markersOf(p, markers))).toList();
+      jsc.parallelize(work, work.size())
+          .foreach(w -> {
             Configuration c = hadoopConf.value().get();
-            Assembler.writePart(RunDirectory.at(runDir, c), plan, spec.newCodec(), p);
+            Assembler.writePart(RunDirectory.at(runDir, c), plan, spec.newCodec(), w._1(), w._2());
           });
       results = jsc.parallelize(shards, shards.size())
           .map(s -> {
             Configuration c = hadoopConf.value().get();
             return Assembler.writeShard(RunDirectory.at(runDir, c), spec.model(), spec, plan, spec.newCodec(),
-                parts, s, c);
+                parts, s, offsets, c);
           })
           .collect();
     } finally {

@@ -61,14 +61,23 @@ public final class Assembler {
   public record ShardResult(String file, long bytes, String sha256, Map<String, String> tensorSha256)
       implements Serializable {}
 
-  /** Refuses an incomplete run, listing its missing units. */
-  public static void checkComplete(RunDirectory run, Plan plan) throws IOException {
-    BitSet done = new BitSet();
-    if (run.hasCommitIndex()) { // a complete run: one GET instead of listing every marker
-      run.readCommits().keySet().forEach(done::set);
-    } else {
-      done = run.committedUnits();
+  /**
+   * Refuses an incomplete run, listing its missing units; returns the commit markers of a complete one, indexed by
+   * unit id (from the commit index with one GET, or read from {@code commits/}), for the driver to hand to the
+   * tasks.
+   */
+  public static List<CommitMarker> checkComplete(RunDirectory run, Plan plan) throws IOException {
+    if (!run.hasCommitIndex()) {
+      refuseMissing(run, plan, run.committedUnits()); // one listing before reading every marker
     }
+    java.util.SortedMap<Integer, CommitMarker> commits = run.readCommits();
+    BitSet done = new BitSet();
+    commits.keySet().forEach(done::set);
+    refuseMissing(run, plan, done);
+    return List.copyOf(commits.headMap(plan.numUnits()).values());
+  }
+
+  private static void refuseMissing(RunDirectory run, Plan plan, BitSet done) {
     List<Integer> missing = new ArrayList<>();
     for (int i = done.nextClearBit(0); i < plan.numUnits(); i = done.nextClearBit(i + 1)) {
       missing.add(i);
@@ -170,25 +179,54 @@ public final class Assembler {
   /**
    * Gathers the codes of a part's units into {@code packed/_parts/part-NNNNN}, reading only the {@code block} and
    * {@code code} columns of each unit's committed file, and checks every unit against its commit marker (row
-   * count, block order, SHA-256 of the codes).
+   * count, block order, SHA-256 of the codes). {@code markers} are the part's units' commit markers, in unit order
+   * (from {@link #checkComplete}: a task reads no marker).
    */
-  public static void writePart(RunDirectory run, Plan plan, BlockCodec codec, CodePart part) throws IOException {
+  public static void writePart(RunDirectory run, Plan plan, BlockCodec codec, CodePart part,
+      List<CommitMarker> markers) throws IOException {
+    if (markers.size() != part.numUnits()) {
+      throw new IllegalArgumentException("part " + part.index() + " has " + part.numUnits() + " units, got "
+          + markers.size() + " markers");
+    }
     Path p = partPath(run, part.index());
     try (FSDataOutputStream out = run.fs().create(p, true)) {
-      for (int id = part.firstUnit(); id < part.firstUnit() + part.numUnits(); id++) {
-        out.write(unitCodes(run, plan, codec, id));
+      for (int k = 0; k < part.numUnits(); k++) {
+        out.write(unitCodes(run, plan, codec, part.firstUnit() + k, markers.get(k)));
       }
     }
   }
 
-  /** Writes one output shard under {@code packed/}; packed tensors are copied from the parts. */
+  /** The commit markers of a part's units, from all the run's markers indexed by unit id. */
+  public static List<CommitMarker> markersOf(CodePart part, List<CommitMarker> markers) {
+    return List.copyOf(markers.subList(part.firstUnit(), part.firstUnit() + part.numUnits()));
+  }
+
+  /**
+   * Each quantized tensor's exponent offsets as stored in its metadata ({@link PackedFormat#encodeOffsets}), from
+   * the run's commit markers indexed by unit id (computed on the driver); empty for a codec without offsets.
+   */
+  public static Map<String, String> tensorOffsets(RunDirectory run, Plan plan, BlockCodec codec,
+      List<CommitMarker> markers) throws IOException {
+    Map<String, String> out = new TreeMap<>();
+    if (codec.groupBlocks() != 0) {
+      for (PlannedTensor t : plan.tensors()) {
+        out.put(t.name(), tensorOffsets(run, plan, codec, t, markers));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Writes one output shard under {@code packed/}; packed tensors are copied from the parts, their exponent
+   * offsets taken from {@code offsets} ({@link #tensorOffsets(RunDirectory, Plan, BlockCodec, List)}).
+   */
   public static ShardResult writeShard(RunDirectory run, String modelDir, RunSpec spec, Plan plan, BlockCodec codec,
-      List<CodePart> parts, OutputShard shard, Configuration conf) throws IOException {
+      List<CodePart> parts, OutputShard shard, Map<String, String> offsets, Configuration conf) throws IOException {
     return writePackedShard(run, shard, PackedFormat.versionFor(codec), (w, stored, digest) -> {
       if (stored.endsWith(PackedFormat.PACKED_SUFFIX)) {
         PlannedTensor t = plan.tensor(stored.substring(0, stored.length() - PackedFormat.PACKED_SUFFIX.length()));
         TensorMeta meta = new TensorMeta(codec.name(), codec.params(), codec.blockSize(), codec.bitsPerBlock(),
-            t.numBlocks(), t.shape(), t.dtype(), 0, tensorOffsets(run, plan, codec, t));
+            t.numBlocks(), t.shape(), t.dtype(), 0, offsets.get(t.name()));
         w.metadata(PackedFormat.KEY_TENSOR_PREFIX + t.name(), meta.toJson());
         w.add(stored, DType.U8, new long[] {meta.packedBytes()},
             out -> copyCodes(run, plan, codec, parts, t.firstUnit(), t.numUnits(), digest.apply(out)));
@@ -298,16 +336,17 @@ public final class Assembler {
    */
   public static List<ShardResult> assembleLocally(RunDirectory run, RunSpec spec, Plan plan, BlockCodec codec,
       long maxShardBytes, int tasks, Configuration conf) throws IOException {
-    checkComplete(run, plan);
+    List<CommitMarker> markers = checkComplete(run, plan);
+    Map<String, String> offsets = tensorOffsets(run, plan, codec, markers);
     prepare(run);
     List<CodePart> parts = planParts(plan, codec, tasks);
     for (CodePart p : parts) {
-      writePart(run, plan, codec, p);
+      writePart(run, plan, codec, p, markersOf(p, markers));
     }
     List<OutputShard> shards = planShards(plan, codec, maxShardBytes);
     List<ShardResult> results = new ArrayList<>();
     for (OutputShard s : shards) {
-      results.add(writeShard(run, spec.model(), spec, plan, codec, parts, s, conf));
+      results.add(writeShard(run, spec.model(), spec, plan, codec, parts, s, offsets, conf));
     }
     finish(run, spec.model(), spec, plan, shards, results, conf);
     return results;
@@ -329,10 +368,13 @@ public final class Assembler {
   }
 
   /** One committed unit's packed codes, checked against the plan and its commit marker. */
-  private static byte[] unitCodes(RunDirectory run, Plan plan, BlockCodec codec, int id) throws IOException {
+  private static byte[] unitCodes(RunDirectory run, Plan plan, BlockCodec codec, int id, CommitMarker m)
+      throws IOException {
     int bits = codec.bitsPerBlock();
     WorkUnit u = plan.unit(id);
-    CommitMarker m = run.readCommit(id);
+    if (m.unit() != id) {
+      throw new IllegalArgumentException("the marker of unit " + m.unit() + " was given for unit " + id);
+    }
     BlockTable.Codes rows = BlockTable.readCodes(run.path(m.file()), run.conf());
     if (rows.size() != u.numBlocks() || m.rows() != u.numBlocks()) {
       throw new IOException(String.format("Cannot assemble %s: unit %d has %d rows, its commit says %d and "
@@ -398,19 +440,16 @@ public final class Assembler {
 
   /**
    * A tensor's exponent offsets as stored in its metadata ({@link PackedFormat#encodeOffsets}): its units'
-   * offsets from their commit markers, in unit order (units hold whole groups); null for a codec without.
+   * offsets from their commit markers (indexed by unit id), in unit order (units hold whole groups).
    */
-  private static String tensorOffsets(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t)
-      throws IOException {
+  private static String tensorOffsets(RunDirectory run, Plan plan, BlockCodec codec, PlannedTensor t,
+      List<CommitMarker> markers) throws IOException {
     int g = codec.groupBlocks();
-    if (g == 0) {
-      return null;
-    }
     int[] all = new int[Math.toIntExact((t.numBlocks() + g - 1) / g)];
     int n = 0;
     for (int id = t.firstUnit(); id < t.firstUnit() + t.numUnits(); id++) {
       WorkUnit u = plan.unit(id);
-      CommitMarker m = run.readCommit(id);
+      CommitMarker m = markers.get(id);
       int[] o = m.offsetArray();
       if (m.offsets() == null || o.length != (u.numBlocks() + g - 1) / g || u.firstBlock() != (long) n * g) {
         throw new IOException(String.format("Cannot assemble %s: unit %d's commit marker records %s exponent "

@@ -28,7 +28,8 @@ package org.seedlm.pipeline.run;
  */
 public record CommitMarker(int unit, String tensor, long firstBlock, int rows, String file, long fileBytes,
     String codeSha256, long weights, double sqErr, double sqNorm, double maxAbsErr, double seconds,
-    long finishedAtMillis, String attempt, String inputSha256, java.util.List<Integer> offsets) {
+    long finishedAtMillis, String attempt, String inputSha256, java.util.List<Integer> offsets)
+    implements java.io.Serializable {
 
   public CommitMarker {
     offsets = offsets == null ? null : java.util.List.copyOf(offsets);

@@ -43,9 +43,7 @@ public final class CommitReadBenchmark {
         java.nio.file.Files.createDirectories(plainCommits);
       }
       java.util.stream.IntStream.range(0, n).parallel().forEach(u -> {
-        CommitMarker m = new CommitMarker(u, "model.layers." + (u / 3264) + ".mlp.up_proj.weight", 32768L * u,
-            32768, "blocks/unit-" + u + "/a.parquet", 1_200_000, "0".repeat(64), 262144, 1.5, 100.0, 0.01, 3.2,
-            1_700_000_000_000L + u, "a", null);
+        CommitMarker m = marker(u);
         try {
           if (plainCommits != null) {
             java.nio.file.Files.write(plainCommits.resolve(run.commitPath(u).getName()),
@@ -75,10 +73,49 @@ public final class CommitReadBenchmark {
     if (!run.writeCommitIndex(n)) {
       throw new IllegalStateException("not all " + n + " units are committed under " + run.path(RunDirectory.COMMITS));
     }
-    System.out.printf(Locale.ROOT, "writeCommitIndex: %,d markers into %s (%,d bytes) in %.2f s (%s)%n", n,
-        RunDirectory.COMMIT_INDEX, run.fs().getFileStatus(run.path(RunDirectory.COMMIT_INDEX)).getLen(),
-        (System.nanoTime() - w0) / 1e9, run.fs().getScheme());
-    for (int rep = 0; rep < 2; rep++) {
+    printIndex("writeCommitIndex (reads the markers, then writes)", run, n, w0);
+    timeIndexReads(run);
+  }
+
+  /**
+   * Index mode: writes the commit index of {@code n} generated markers under {@code dir} (one PUT on S3; no marker
+   * objects), then times {@link RunDirectory#readCommits} from it.
+   */
+  public static void runIndex(Path dir, int n, Configuration conf) throws Exception {
+    RunDirectory run = RunDirectory.at(dir, conf);
+    java.util.List<CommitMarker> markers = java.util.stream.IntStream.range(0, n).parallel()
+        .mapToObj(CommitReadBenchmark::marker).toList();
+    long w0 = System.nanoTime();
+    CommitIndex.write(run, n, markers);
+    printIndex("commit index written", run, n, w0);
+    timeIndexReads(run);
+  }
+
+  /**
+   * A marker shaped like a real one: two SHA-256s, a UUID attempt, errors and time as full doubles, the 8 exponent
+   * offsets of 32,768 blocks at G = 4096 (derived from the unit id, so every run writes the same markers).
+   */
+  static CommitMarker marker(int u) {
+    java.util.Random r = new java.util.Random(u);
+    String attempt = java.util.UUID.nameUUIDFromBytes(("attempt " + u).getBytes()).toString();
+    java.util.List<Integer> offsets = java.util.stream.IntStream.range(0, 8).map(i -> r.nextInt(5) - 2).boxed()
+        .toList();
+    return new CommitMarker(u, "model.layers." + (u / 3264) + ".mlp.up_proj.weight", 32768L * (u % 3264), 32768,
+        RunDirectory.BLOCKS + "/" + String.format("unit-%08d", u) + "/" + attempt + ".parquet",
+        1_200_000 + r.nextInt(1000), org.seedlm.pipeline.Sha256.of(("codes " + u).getBytes()), 262144,
+        r.nextDouble() * 10, r.nextDouble() * 1000, r.nextDouble() * 0.1, r.nextDouble() * 4,
+        1_700_000_000_000L + 13L * u, attempt, org.seedlm.pipeline.Sha256.of(("input " + u).getBytes()), offsets);
+  }
+
+  private static void printIndex(String what, RunDirectory run, int n, long t0) throws java.io.IOException {
+    long bytes = run.fs().getFileStatus(run.path(RunDirectory.COMMIT_INDEX)).getLen();
+    System.out.printf(Locale.ROOT, "%s: %,d markers into %s, %,d bytes (%.1f bytes per marker) in %.2f s (%s)%n",
+        what, n, RunDirectory.COMMIT_INDEX, bytes, bytes / (double) n, (System.nanoTime() - t0) / 1e9,
+        run.fs().getScheme());
+  }
+
+  private static void timeIndexReads(RunDirectory run) throws java.io.IOException {
+    for (int rep = 0; rep < 3; rep++) {
       long t0 = System.nanoTime();
       int read = run.readCommits().size();
       System.out.printf(Locale.ROOT, "readCommits from the commit index: %,d markers in %.2f s (%s)%n", read,

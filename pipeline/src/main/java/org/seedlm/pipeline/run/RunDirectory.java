@@ -16,7 +16,6 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.RemoteIterator;
-import org.seedlm.pipeline.BadInputException;
 
 /**
  * A run directory on any Hadoop file system (local, HDFS, S3A). Layout:
@@ -44,10 +43,11 @@ public final class RunDirectory {
   public static final String PACKED = "packed";
   public static final String REPORTS = "reports";
   /**
-   * Every commit marker of a complete run in one object, so that readers of a finished run do one GET instead of
-   * listing and reading hundreds of thousands of markers (see {@link #writeCommitIndex}).
+   * Every commit marker of a complete run in one gzip-compressed object, so that readers of a finished run do one
+   * GET instead of listing and reading hundreds of thousands of markers (see {@link #writeCommitIndex} and
+   * {@link CommitIndex} for the format).
    */
-  public static final String COMMIT_INDEX = "commit-index.json";
+  public static final String COMMIT_INDEX = CommitIndex.FILE;
 
   static final ObjectMapper JSON = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT)
@@ -223,15 +223,6 @@ public final class RunDirectory {
   }
 
   /**
-   * The commit index: the markers of all {@code units} units of a run, written once every unit is committed.
-   * It is a copy, never the commit itself: {@code commits/} stays the truth for resume (one winner per unit).
-   */
-  public record CommitIndex(String format, int version, int units, TreeMap<Integer, CommitMarker> markers) {
-    public static final String FORMAT = "seedlm-commit-index";
-    public static final int VERSION = 1;
-  }
-
-  /**
    * Writes {@link #COMMIT_INDEX} from the markers under {@code commits/} when all {@code planUnits} units are
    * committed (replacing any older index); returns whether it did. The quantize driver calls it when a run
    * completes, and {@link #deleteCommitIndex} before it computes any unit, so an index never lags the markers.
@@ -241,19 +232,19 @@ public final class RunDirectory {
     if (markers.size() != planUnits || (planUnits > 0 && markers.lastKey() != planUnits - 1)) {
       return false;
     }
-    writeJsonReplacing(path(COMMIT_INDEX), new CommitIndex(CommitIndex.FORMAT, CommitIndex.VERSION, planUnits,
-        markers));
+    CommitIndex.write(this, planUnits, markers.values());
     return true;
   }
 
   /** Removes the commit index (before units are computed again: it would no longer list every marker). */
   public void deleteCommitIndex() throws IOException {
-    fs.delete(path(COMMIT_INDEX), false);
+    fs.delete(path(CommitIndex.FILE), false);
+    fs.delete(path(CommitIndex.VERSION_1_FILE), false);
   }
 
-  /** Whether the run has a commit index. */
+  /** Whether the run has a commit index (of this or an older version). */
   public boolean hasCommitIndex() throws IOException {
-    return fs.exists(path(COMMIT_INDEX));
+    return fs.exists(path(CommitIndex.FILE)) || fs.exists(path(CommitIndex.VERSION_1_FILE));
   }
 
   /**
@@ -261,18 +252,8 @@ public final class RunDirectory {
    * is read instead (one GET).
    */
   public TreeMap<Integer, CommitMarker> readCommits(int threads) throws IOException {
-    Path index = path(COMMIT_INDEX);
-    if (fs.exists(index)) {
-      CommitIndex ci = readJson(index, CommitIndex.class);
-      if (!CommitIndex.FORMAT.equals(ci.format()) || ci.version() != CommitIndex.VERSION || ci.markers() == null
-          || ci.markers().size() != ci.units()) {
-        throw new BadInputException(String.format("Cannot read %s: not a %s version %d listing all %d units; "
-            + "delete it (the markers under %s are the commits) and run quantize again to rewrite it", index,
-            CommitIndex.FORMAT, CommitIndex.VERSION, ci.units(), path(COMMITS)));
-      }
-      return ci.markers();
-    }
-    return readMarkers(threads);
+    TreeMap<Integer, CommitMarker> indexed = CommitIndex.read(this);
+    return indexed != null ? indexed : readMarkers(threads);
   }
 
   /** The markers under {@code commits/}: one listing, then read by {@code threads} readers. */

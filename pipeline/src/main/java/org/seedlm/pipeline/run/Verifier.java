@@ -104,11 +104,10 @@ public final class Verifier {
   /** Lists the checks of an assembled run; refuses a run that is incomplete or not assembled. */
   public static Items items(RunDirectory run) throws IOException {
     Plan plan = run.readPlan();
-    Assembler.checkComplete(run, plan);
+    List<CommitMarker> commits = Assembler.checkComplete(run, plan);
     TreeMap<String, List<UnitRef>> units = new TreeMap<>();
     int noInputHash = 0;
-    Map<Integer, CommitMarker> commits = run.readCommits();
-    for (CommitMarker m : commits.values()) {
+    for (CommitMarker m : commits) {
       units.computeIfAbsent(m.tensor(), x -> new ArrayList<>()).add(new UnitRef(m.unit(),
           plan.unit(m.unit()).shard(), m.firstBlock(), m.rows(), m.file(), m.inputSha256()));
       noInputHash += m.inputSha256() == null ? 1 : 0;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.FileNotFoundException;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -194,13 +195,19 @@ class RunDirectoryTest {
     assertFalse(run.fs().exists(tmp));
   }
 
+  /** A run directory in {@code dir} with units 0 .. n-1 committed (attempts a0, a1, ...). */
+  private static RunDirectory withCommittedUnits(java.nio.file.Path dir, int n) throws Exception {
+    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
+    for (int u = 0; u < n; u++) {
+      assertTrue(run.commit(marker(u, "a" + u)));
+    }
+    return run;
+  }
+
   @Test
   void theCommitIndexHoldsEveryMarkerOfACompleteRunAndIsReadInsteadOfTheListing(@TempDir java.nio.file.Path dir)
       throws Exception {
-    RunDirectory run = RunDirectory.at(dir.toString(), new Configuration());
-    for (int u = 0; u < 3; u++) {
-      assertTrue(run.commit(marker(u, "a" + u)));
-    }
+    RunDirectory run = withCommittedUnits(dir, 3);
     // 4 units in the plan, 3 committed: no index
     assertFalse(run.writeCommitIndex(4));
     assertFalse(run.hasCommitIndex());
@@ -219,10 +226,56 @@ class RunDirectoryTest {
     assertFalse(run.hasCommitIndex());
     assertEquals(fromMarkers, run.readCommits());
     // An index that does not list every unit is refused with what to do.
-    Files.writeString(dir.resolve(RunDirectory.COMMIT_INDEX),
+    Files.writeString(dir.resolve(CommitIndex.VERSION_1_FILE),
         "{\"format\":\"seedlm-commit-index\",\"version\":1,\"units\":5,\"markers\":{}}");
     org.seedlm.pipeline.BadInputException e = assertThrows(org.seedlm.pipeline.BadInputException.class,
         run::readCommits);
     assertTrue(e.getMessage().contains("delete it"), e.getMessage());
+  }
+
+  @Test
+  void theCommitIndexIsGzipJsonWithOneArrayPerMarkerAndReadsBackExactly(@TempDir java.nio.file.Path dir)
+      throws Exception {
+    RunDirectory run = withCommittedUnits(dir, 3);
+    Map<Integer, CommitMarker> fromMarkers = run.readCommits();
+    assertTrue(run.writeCommitIndex(3));
+    // A separate reader: plain gzip and a JSON tree, no seedlm code.
+    com.fasterxml.jackson.databind.JsonNode tree;
+    try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(dir.resolve("commit-index.json.gz")))) {
+      tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+    }
+    assertEquals("seedlm-commit-index", tree.get("format").asText());
+    assertEquals(2, tree.get("version").asInt());
+    assertEquals(3, tree.get("units").asInt());
+    List<String> components = java.util.Arrays.stream(CommitMarker.class.getRecordComponents())
+        .map(java.lang.reflect.RecordComponent::getName).toList();
+    List<String> fields = new ArrayList<>();
+    tree.get("fields").forEach(f -> fields.add(f.asText()));
+    assertEquals(components, fields, "every marker field, in record order");
+    assertEquals(3, tree.get("markers").size());
+    com.fasterxml.jackson.databind.JsonNode second = tree.get("markers").get(1);
+    assertEquals(components.size(), second.size());
+    assertEquals(1, second.get(0).asInt());
+    assertEquals(marker(1, "a1").tensor(), second.get(fields.indexOf("tensor")).asText());
+    assertEquals("a1", second.get(fields.indexOf("attempt")).asText());
+    // Read back exactly, without the markers.
+    java.nio.file.Path commits = dir.resolve(RunDirectory.COMMITS);
+    Files.move(commits, dir.resolve("commits-aside"));
+    assertEquals(fromMarkers, run.readCommits());
+    // A version 1 index (indented objects keyed by unit) is still read; writing the new one removes it.
+    run.writeJson(run.path(CommitIndex.VERSION_1_FILE), new CommitIndex.Version1(CommitIndex.FORMAT, 1, 3,
+        new java.util.TreeMap<>(fromMarkers)));
+    Files.delete(dir.resolve(RunDirectory.COMMIT_INDEX));
+    assertTrue(run.hasCommitIndex());
+    assertEquals(fromMarkers, run.readCommits());
+    // A damaged index is refused with what to do.
+    Files.deleteIfExists(dir.resolve("." + RunDirectory.COMMIT_INDEX + ".crc")); // as HDFS/S3 deliver bytes
+    Files.write(dir.resolve(RunDirectory.COMMIT_INDEX), new byte[] {0x1f, (byte) 0x8b, 8, 0, 1, 2});
+    org.seedlm.pipeline.BadInputException e = assertThrows(org.seedlm.pipeline.BadInputException.class,
+        run::readCommits);
+    assertTrue(e.getMessage().contains(RunDirectory.COMMIT_INDEX) && e.getMessage().contains("delete it"),
+        e.getMessage());
+    run.deleteCommitIndex();
+    assertFalse(run.hasCommitIndex());
   }
 }
