@@ -54,51 +54,84 @@ final class Allocate implements Callable<Integer> {
       throw new BadInputException("Cannot allocate: the target must be > 0");
     }
     Configuration conf = hadoop.hadoopConf();
-    List<TensorCosts> measured = new ArrayList<>();
+    List<RunDirectory> sources = new ArrayList<>();
     for (String r : runs) {
-      measured.add(TensorCosts.of(RunDirectory.at(r, conf)));
+      sources.add(RunDirectory.at(r, conf));
     }
-    List<BitAllocator.Item> items = TensorCosts.items(measured);
-    long weights = items.stream().mapToLong(BitAllocator.Item::weights).sum();
-    double norm = measured.get(0).tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqNorm).sum();
-    long maxBits = targetBytes != null ? 8 * targetBytes : (long) Math.floor(targetBpw * weights);
-    BitAllocator.Result res = BitAllocator.solve(items, maxBits);
+    Measured m = Measured.of(sources);
+    long maxBits = targetBytes != null ? 8 * targetBytes : m.maxBits(targetBpw);
+    BitAllocator.Result res = BitAllocator.solve(m.items(), maxBits);
 
     System.out.printf(Locale.ROOT, "[allocate] %d runs, %d tensors, %,d weights; target %,d bits (%.4f bits/weight); "
-        + "%s dynamic program on a %,d-bit grid%n", measured.size(), items.size(), weights, maxBits,
-        (double) maxBits / weights, res.exact() ? "exact" : "rounded-up (feasible, maybe not optimal)", res.gridBits());
+        + "%s dynamic program on a %,d-bit grid%n", m.runs().size(), m.items().size(), m.weights(), maxBits,
+        (double) maxBits / m.weights(), res.exact() ? "exact" : "rounded-up (feasible, maybe not optimal)",
+        res.gridBits());
     System.out.printf("%-56s %-17s %8s %9s%n", "tensor", "codec", "bits/w", "rel_err");
-    for (int i = 0; i < items.size(); i++) {
-      BitAllocator.Item it = items.get(i);
+    for (int i = 0; i < m.items().size(); i++) {
+      BitAllocator.Item it = m.items().get(i);
       BitAllocator.Option o = it.options().get(res.choice()[i]);
-      double n = measured.get(0).tensors().get(it.name()).sqNorm();
       System.out.printf(Locale.ROOT, "%-56s %-17s %8.3f %9.4f%n", it.name(), o.codec(), (double) o.bits() / it.weights(),
-          Math.sqrt(o.cost() / n));
+          m.relErrors(res)[i]);
     }
     System.out.printf(Locale.ROOT, "%nallocated          %8.4f bits/weight, relative error %.5f (sqrt of total squared "
-        + "error over total squared norm)%n", (double) res.bits() / weights, Math.sqrt(res.cost() / norm));
-    for (TensorCosts m : measured) {
-      long bits = m.tensors().values().stream().mapToLong(TensorCosts.Tensor::bits).sum();
-      double err = m.tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqErr).sum();
-      System.out.printf(Locale.ROOT, "%-18s %8.4f bits/weight, relative error %.5f%s%n", m.codec(),
-          (double) bits / weights, Math.sqrt(err / norm), bits <= maxBits ? "" : " (over the target)");
+        + "error over total squared norm)%n", (double) res.bits() / m.weights(), Math.sqrt(res.cost() / m.sqNorm()));
+    for (TensorCosts t : m.runs()) {
+      long bits = t.tensors().values().stream().mapToLong(TensorCosts.Tensor::bits).sum();
+      double err = t.tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqErr).sum();
+      System.out.printf(Locale.ROOT, "%-18s %8.4f bits/weight, relative error %.5f%s%n", t.codec(),
+          (double) bits / m.weights(), Math.sqrt(err / m.sqNorm()), bits <= maxBits ? "" : " (over the target)");
     }
     if (out != null) {
-      Map<String, Integer> choice = new TreeMap<>();
-      for (int i = 0; i < items.size(); i++) {
-        choice.put(items.get(i).name(), res.choice()[i]);
-      }
-      List<RunDirectory> sources = new ArrayList<>();
-      for (String r : runs) {
-        sources.add(RunDirectory.at(r, conf));
-      }
       SeedLmConf c = SeedLmConf.load();
       long max = SeedLmConf.parseBytes(SeedLmConf.SHARD_SIZE,
           c.get(SeedLmConf.SHARD_SIZE, shardSize, SeedLmConf.SHARD_SIZE_DEFAULT));
-      MixedModel.build(sources, choice, maxBits, res.bits(), RunDirectory.at(out, conf), max);
+      m.write(sources, maxBits, res, RunDirectory.at(out, conf), max);
       System.out.printf("[allocate] wrote the allocated model to %s/%s (%s lists each tensor's run; verify, eval, "
           + "export and generate take --run/--packed %s)%n", out, RunDirectory.PACKED, MixedModel.ALLOCATION, out);
     }
     return Cli.OK;
+  }
+
+  /** The runs' measurements as the solver's items (one per tensor, one option per run). */
+  record Measured(List<TensorCosts> runs, List<BitAllocator.Item> items, long weights, double sqNorm) {
+    static Measured of(List<RunDirectory> sources) throws java.io.IOException {
+      List<TensorCosts> measured = new ArrayList<>();
+      for (RunDirectory r : sources) {
+        measured.add(TensorCosts.of(r));
+      }
+      List<BitAllocator.Item> items = TensorCosts.items(measured);
+      return new Measured(measured, items, items.stream().mapToLong(BitAllocator.Item::weights).sum(),
+          measured.get(0).tensors().values().stream().mapToDouble(TensorCosts.Tensor::sqNorm).sum());
+    }
+
+    /** The bits of a target in bits per weight of the quantized tensors. */
+    long maxBits(double bitsPerWeight) {
+      return (long) Math.floor(bitsPerWeight * weights);
+    }
+
+    /** Each tensor's relative error (sqrt of squared error over squared norm) under a choice, in item order. */
+    double[] relErrors(BitAllocator.Result res) {
+      double[] rel = new double[items.size()];
+      for (int i = 0; i < rel.length; i++) {
+        BitAllocator.Item it = items.get(i);
+        rel[i] = Math.sqrt(it.options().get(res.choice()[i]).cost() / runs.get(0).tensors().get(it.name()).sqNorm());
+      }
+      return rel;
+    }
+
+    /** A choice as tensor name to index in the runs. */
+    Map<String, Integer> choice(BitAllocator.Result res) {
+      Map<String, Integer> choice = new TreeMap<>();
+      for (int i = 0; i < items.size(); i++) {
+        choice.put(items.get(i).name(), res.choice()[i]);
+      }
+      return choice;
+    }
+
+    /** Writes the mixed packed model of a choice into {@code out} (new or empty). */
+    void write(List<RunDirectory> sources, long maxBits, BitAllocator.Result res, RunDirectory out, long maxShard)
+        throws java.io.IOException {
+      MixedModel.build(sources, choice(res), maxBits, res.bits(), out, maxShard);
+    }
   }
 }

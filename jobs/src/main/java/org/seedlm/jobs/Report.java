@@ -9,6 +9,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.seedlm.pipeline.BadInputException;
+import org.seedlm.pipeline.alloc.BitAllocator;
+import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.bert.BertImporter;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.eval.BertModel;
@@ -64,6 +67,12 @@ final class Report implements Callable<Integer> {
   @Option(names = "--brown", description = "Brown corpus folder (default: -Dseedlm.brown.dir, else work/data)")
   String brown;
 
+  @Option(names = "--allocate", split = ",", description = "Targets in bits per weight for allocated rows: after "
+      + "the codecs, one codec per tensor from their runs (data-free objective, as `seedlm allocate`), built as a "
+      + "mixed packed model in WORK/runs/MODEL-alloc-B, verified and evaluated like a codec (default: "
+      + "${DEFAULT-VALUE}; empty: none)")
+  List<String> allocate = new ArrayList<>(List.of("3.0", "3.5", "4.0"));
+
   @Option(names = "--html", description = "Also write the comparison as one self-contained HTML page with charts "
       + "(any Hadoop path)")
   String html;
@@ -97,6 +106,7 @@ final class Report implements Callable<Integer> {
     for (String n : names) {
       Codecs.parse(n);
     }
+    List<Double> targets = targets(allocate);
     SeedLmConf c = SeedLmConf.load();
     Configuration local = spark.hadoopConf();
     Path modelDir = model != null ? new Path(model)
@@ -118,6 +128,7 @@ final class Report implements Callable<Integer> {
         "verify", evaluation.header(), "gate");
     PageData page = html == null ? null : new PageData("seedlm report: " + modelName, about);
     SparkSession s = spark.session("seedlm report", c);
+    List<RunDirectory> sources = new ArrayList<>();
     try {
       for (String codec : names) {
         String run = new Path(work, "runs/" + modelName + "-" + codec).toString();
@@ -130,27 +141,37 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        Verifier.Result v = VerifyJob.run(s, run, c.progressSeconds(), System.out);
-        String verified = v.ok() ? "ok" : "FAILED";
+        sources.add(rd);
         ErrorsJob.registerViews(s, run);
         Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
-        Path packed = new Path(run, RunDirectory.PACKED);
-        ZeroShotReport r = evaluation.evaluate(packed);
-        double bpw;
-        try (PackedModel pm = PackedModel.open(packed, s.sparkContext().hadoopConfiguration())) {
-          bpw = EvalGate.bitsPerWeight(pm); // includes the exponent offsets' 8 bits per group
-        }
-        String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
-            : "FAIL";
-        if (!v.ok() || gate.equals("FAIL")) {
-          failed.add(codec + (v.ok() ? "" : " (verify)") + (gate.equals("FAIL") ? " (gate)" : ""));
-        }
-        lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-6s %s  %s", codec, bpw, e.getDouble(1),
-            e.getDouble(2), verified, evaluation.cells(r), gate));
-        System.out.println("[report] " + lines.get(lines.size() - 1));
+        Evaluated r = evaluate(s, c, evaluation, codec, run, e.getDouble(1), e.getDouble(2), lines, failed);
         if (page != null) {
-          page.addRun(s, run, bpw, verified, gate, r.meanKl());
+          page.addRun(s, run, r.bpw(), r.verified(), r.gate(), r.report().meanKl());
         }
+      }
+      Allocate.Measured m = targets.isEmpty() ? null : Allocate.Measured.of(sources);
+      for (double target : targets) {
+        String label = String.format(Locale.ROOT, "alloc-%.2f", target);
+        long maxBits = m.maxBits(target);
+        long minBits = BitAllocator.minBits(m.items());
+        if (minBits > maxBits) {
+          lines.add(String.format(Locale.ROOT, "%-17s infeasible: the smallest reachable size from these codecs is "
+              + "%.4f bits/weight (codes, scales and seeds as stored)", label, (double) minBits / m.weights()));
+          System.out.println("[report] " + lines.get(lines.size() - 1));
+          continue;
+        }
+        BitAllocator.Result res = BitAllocator.solve(m.items(), maxBits);
+        RunDirectory out = RunDirectory.at(new Path(work, "runs/" + modelName + "-" + label).toString(),
+            s.sparkContext().hadoopConfiguration());
+        if (!MixedModel.holds(out, sources, m.choice(res))) {
+          if (MixedModel.isMixed(out)) { // an earlier report's allocation from other runs or codecs: rebuild it
+            out.fs().delete(out.root(), true);
+          }
+          m.write(sources, maxBits, res, out, 4L << 30);
+        }
+        double[] rel = m.relErrors(res);
+        java.util.Arrays.sort(rel);
+        evaluate(s, c, evaluation, label, out.root().toString(), median(rel), rel[rel.length - 1], lines, failed);
       }
       if (page != null) {
         page.comparison(header, lines);
@@ -168,6 +189,60 @@ final class Report implements Callable<Integer> {
       return EvalGate.EXIT_GATE_FAILED;
     }
     return Cli.OK;
+  }
+
+  /** A row's packed bits per weight, verification, gate and evaluation. */
+  private record Evaluated(double bpw, String verified, String gate, ZeroShotReport report) {}
+
+  /**
+   * Verifies and evaluates one packed run (a codec's or an allocated one), adds its row to {@code lines} and, on a
+   * verify or gate failure, its label to {@code failed}.
+   */
+  private Evaluated evaluate(SparkSession s, SeedLmConf c, Evaluation evaluation, String label, String run,
+      double medRel, double worstRel, List<String> lines, List<String> failed) throws java.io.IOException {
+    Verifier.Result v = VerifyJob.run(s, run, c.progressSeconds(), System.out);
+    String verified = v.ok() ? "ok" : "FAILED";
+    Path packed = new Path(run, RunDirectory.PACKED);
+    ZeroShotReport r = evaluation.evaluate(packed);
+    double bpw;
+    try (PackedModel pm = PackedModel.open(packed, s.sparkContext().hadoopConfiguration())) {
+      bpw = EvalGate.bitsPerWeight(pm); // includes the exponent offsets' 8 bits per group
+    }
+    String gate = EvalGate.violations(r, gateLimits.maxDropPoints(bpw), gateLimits.maxKl()).isEmpty() ? "pass"
+        : "FAIL";
+    if (!v.ok() || gate.equals("FAIL")) {
+      failed.add(label + (v.ok() ? "" : " (verify)") + (gate.equals("FAIL") ? " (gate)" : ""));
+    }
+    lines.add(String.format(Locale.ROOT, "%-17s %7.3f %9.4f %9.4f  %-6s %s  %s", label, bpw, medRel, worstRel,
+        verified, evaluation.cells(r), gate));
+    System.out.println("[report] " + lines.get(lines.size() - 1));
+    return new Evaluated(bpw, verified, gate, r);
+  }
+
+  /** The median of sorted values, interpolated between the middle two (as Spark's PERCENTILE(x, 0.5)). */
+  static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** The {@code --allocate} targets; blanks are dropped, so an empty option means none. */
+  static List<Double> targets(List<String> option) {
+    List<Double> t = new ArrayList<>();
+    for (String o : option) {
+      if (o.isBlank()) {
+        continue;
+      }
+      try {
+        t.add(Double.parseDouble(o.trim()));
+      } catch (NumberFormatException ex) {
+        throw new BadInputException("Cannot report: --allocate " + o + " is not a number of bits per weight (give "
+            + "e.g. --allocate 3.0,3.5,4.0, or --allocate \"\" for none)");
+      }
+      if (!(t.get(t.size() - 1) > 0)) {
+        throw new BadInputException("Cannot report: --allocate " + o + " must be > 0 bits per weight");
+      }
+    }
+    return t;
   }
 
   /**

@@ -68,7 +68,8 @@ class LlamaEndToEndTest {
 
     // report --model: the codec table for the Llama, resuming the run above and quantizing one more codec
     String[] r = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
-        "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100", "--master", "local[2]");
+        "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100", "--master", "local[2]",
+        "--allocate", "3.0,4.01");
     assertEquals("0", r[0], r[1] + r[2]);
     assertTrue(r[1].lines().anyMatch(l -> l.startsWith("[quantize] " + run + ":") && l.contains("; 0 units to compute")),
         r[1]);
@@ -86,6 +87,19 @@ class LlamaEndToEndTest {
       assertEquals(cells[5], r[1].lines().filter(l -> l.startsWith("seedlm-4bit ")).reduce((first, last) -> last)
           .orElseThrow().trim().split("\\s+")[5], row);
     }
+    // report --allocate: 3.0 is below both codecs (a row naming the smallest reachable size, seedlm-4bit's 4.0012);
+    // 4.01 is a mixed model within the target, verified and evaluated like a codec
+    String infeasible = r[1].lines().filter(l -> l.startsWith("alloc-3.00 ")).reduce((first, last) -> last).orElseThrow();
+    assertTrue(infeasible.contains("infeasible: the smallest reachable size from these codecs is 4.0012 bits/weight"),
+        infeasible);
+    String[] mixed = r[1].lines().filter(l -> l.startsWith("alloc-4.01 ")).reduce((first, last) -> last).orElseThrow()
+        .trim().split("\\s+");
+    assertTrue(Double.parseDouble(mixed[1]) <= 4.01 && Double.parseDouble(mixed[1]) >= 4.0012, String.join(" ", mixed));
+    assertTrue(Double.parseDouble(mixed[2]) <= Double.parseDouble(mixed[3]), String.join(" ", mixed)); // median <= worst
+    assertEquals("ok", mixed[4], String.join(" ", mixed));
+    assertEquals("pass", mixed[mixed.length - 1], String.join(" ", mixed));
+    assertTrue(Files.exists(tmp.resolve("work/runs/stories260K-alloc-4.01/allocation.json")));
+
     // allocate over the two runs at 4.01 bits/weight (seedlm-4bit is 4.0012 here: format version 2's offset byte per
     // group weighs more on stories260K's small tensors): within the target, and no worse than seedlm-4bit alone
     String runs = tmp.resolve("work/runs/stories260K-seedlm-4bit") + "," + tmp.resolve("work/runs/stories260K-rtn-sym-b4-g128");

@@ -34,20 +34,20 @@ public final class BitAllocator {
     return solve(items, maxBits, MAX_CELLS);
   }
 
+  /** The smallest reachable size: every item at its smallest option. */
+  public static long minBits(List<Item> items) {
+    return items.stream().mapToLong(it -> it.options().stream().mapToLong(Option::bits).min().orElseThrow(
+        () -> new IllegalArgumentException("item " + it.name() + " has no option"))).sum();
+  }
+
   static Result solve(List<Item> items, long maxBits, long maxCells) {
-    long minBits = 0;
+    long minBits = minBits(items);
     long weights = 0;
     long g = 0;
     for (Item it : items) {
-      if (it.options().isEmpty()) {
-        throw new IllegalArgumentException("item " + it.name() + " has no option");
-      }
-      long m = Long.MAX_VALUE;
       for (Option o : it.options()) {
-        m = Math.min(m, o.bits());
         g = gcd(g, o.bits());
       }
-      minBits += m;
       weights += it.weights();
     }
     if (minBits > maxBits) {

@@ -52,6 +52,20 @@ public final class MixedModel {
     return run.readJson(run.path(ALLOCATION), Allocation.class);
   }
 
+  /** Whether {@code out} already holds the mixed model of {@code choice} from {@code sources}. */
+  public static boolean holds(RunDirectory out, List<RunDirectory> sources, Map<String, Integer> choice)
+      throws IOException {
+    if (!isMixed(out)) {
+      return false;
+    }
+    Allocation a = read(out);
+    return a.sources().equals(qualified(sources)) && a.tensors().equals(new TreeMap<>(choice));
+  }
+
+  private static List<String> qualified(List<RunDirectory> sources) {
+    return sources.stream().map(r -> r.fs().makeQualified(r.root()).toString()).toList();
+  }
+
   /** The run spec that describes a run's model: its own, or for a mixed run, its first source's. */
   public static RunSpec spec(RunDirectory run) throws IOException {
     if (!isMixed(run)) {
@@ -103,7 +117,7 @@ public final class MixedModel {
       RunSpec spec = new RunSpec(first.format(), first.version(), first.model(), first.modelFingerprint(), CODEC,
           Map.of(), first.include(), first.exclude(), first.unitBlocks(), first.nonFinite(), first.modelContent());
       Allocation a = new Allocation(FORMAT, VERSION, first.modelFingerprint(), targetBits, bits,
-          sources.stream().map(r -> r.fs().makeQualified(r.root()).toString()).toList(), new TreeMap<>(choice));
+          qualified(sources), new TreeMap<>(choice));
       out.writeJsonReplacing(out.path(ALLOCATION), a);
       Assembler.finish(out, first.model(), spec, PackedFormat.VERSION, plan, shards, results, out.conf());
       return a;
