@@ -33,6 +33,10 @@ class FastSeedSearchTest {
         case "huge": w[i] = (float) (1e30 * g); break;
         case "mixed-scale": w[i] = (float) (i % c == 0 ? 1e30 * g : 1e-30 * g); break;
         case "small-e": w[i] = (float) (1e-3 * g); break;
+        case "gauss-2e-3": w[i] = (float) (2e-3 * g); break;
+        // SPEC 4b's rows: Gaussian with 0.1 % outliers at 10 sigma (random sign), sigma 1 and 0.002
+        case "gauss-outliers": w[i] = (float) (r.nextDouble() < 1e-3 ? Math.copySign(10, g) : g); break;
+        case "gauss-2e-3-outliers": w[i] = (float) (2e-3 * (r.nextDouble() < 1e-3 ? Math.copySign(10, g) : g)); break;
         case "small-e4": w[i] = (float) (1e-4 * g); break;
         case "small-e3x3": w[i] = (float) (3e-3 * g); break;
         case "alt": // outlier-dominated and Gaussian blocks mixed (exercises the warm-start threshold)

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
@@ -42,8 +45,9 @@ import org.seedlm.pipeline.codec.SeedLmParams;
  * Both premises are also checked directly on a few random seeds per block against {@link
  * SeedLmCodec#choice}. Blocks per distribution: 1,000 per config, changed with
  * {@code -Dseedlm.test.k16FourBitBlocks=N} and {@code -Dseedlm.test.k16ThreeBitBlocks=N}; and, with
- * format version 2's offsets (rule nearest), 500 blocks per config of two small-sigma distributions. The
- * rule best is checked against the exhaustive reference at small K ({@code FastSeedSearchTest}), not here.
+ * format version 2's offsets (rule nearest), 500 blocks per config of two small-sigma distributions; rule
+ * best ({@link Oracle#bestError}: the same premises for each of its candidates), 100 blocks per config and
+ * distribution here and thousands with {@link K16BestCheck}.
  */
 class K16ExactnessTest {
   /** Relative distance of t from a rounding boundary under which the reference scores the seed. */
@@ -61,6 +65,7 @@ class K16ExactnessTest {
   /** Float64 tables of one config in cycle order (position o holds the seed cycle[o]). */
   static final class Oracle {
     final SeedLmCodec ref;
+    final CoefficientRule rule;
     final int c, p, n;
     final int[] cycle; // (n,) seed at each cycle position
     final double[] uc; // (n + C*P + P,) u(cycle[m mod n])
@@ -69,8 +74,9 @@ class K16ExactnessTest {
     final double[] tScale; // (n,) sqrt(tr G^+): ||t|| <= tScale ||w||
     final boolean[] alwaysRef; // (n,) condition too poor for the cheap formula
 
-    Oracle(SeedLmParams prm) {
-      ref = new SeedLmCodec(prm);
+    Oracle(SeedLmParams prm, CoefficientRule rule) {
+      this.rule = rule;
+      ref = new SeedLmCodec(prm, rule, 0);
       SeedBasis basis = ref.basis();
       c = prm.c();
       p = prm.p();
@@ -128,7 +134,10 @@ class K16ExactnessTest {
       return cheapError(corr, o, 0, w2, wNorm, t, th, tol);
     }
 
-    /** {@link #cheapError} in a group of exponent offset {@code off} (format version 2, rule nearest). */
+    /**
+     * {@link #cheapError} in a group of exponent offset {@code off} (format version 2) under the oracle's
+     * rule; under {@code best}, {@code th} is left unset.
+     */
     double cheapError(double[] corr, int o, int off, double w2, double wNorm, double[] t, double[] th, double[] tol) {
       if (alwaysRef[o]) return Double.NaN;
       int pp = p * p;
@@ -146,6 +155,7 @@ class K16ExactnessTest {
           || (e < SeedLmCodec.MAX_CODE && !(maxAbs + d <= 7.5 * Math.scalb(1.0, off + e)))) {
         return Double.NaN;
       }
+      if (rule == CoefficientRule.BEST) return bestError(corr, o, off, e, w2, d, t, tol);
       double down = Math.scalb(1.0, -(off + e)), up = Math.scalb(1.0, off + e);
       for (int j = 0; j < p; j++) {
         double x = t[j] * down; // exact scaling, as in SeedLmCodec.quantize
@@ -162,6 +172,60 @@ class K16ExactnessTest {
       }
       tol[0] = TOL * (w2 + 2 * Math.abs(tb) + tgt);
       return w2 - 2 * tb + tgt;
+    }
+
+    /**
+     * Rule best (SPEC section 4b): the smallest cheap error over the candidates e_rel in {e0, e0 - 1}
+     * and q in {f_j, f_j + 1}^P (clamped), with the half-width of the largest candidate's interval in
+     * {@code tol[0]}; NaN where a floor {@code f_j} could change within DELTA ||t||. The candidates are
+     * visited in Gray-code order, one coefficient changing per step: with {@code t_hat = 2^e q},
+     * {@code err = ||w||^2 - 2^(e+1) q.b + 2^(2e) q^T G q}, and {@code q.b}, {@code Gq} and {@code
+     * q^T G q} are updated in O(P) per step (integer steps of q, so each stays a short float64 sum).
+     */
+    double bestError(double[] corr, int o, int off, int e0, double w2, double d, double[] t, double[] tol) {
+      int pp = p * p;
+      double best = Double.POSITIVE_INFINITY, width = 0;
+      int[] lo = new int[p], step = new int[p];
+      double[] gq = new double[p];
+      for (int eRel = e0; eRel >= Math.max(SeedLmCodec.MIN_CODE, e0 - 1); eRel--) {
+        int e = off + eRel;
+        double down = Math.scalb(1.0, -e), up = Math.scalb(1.0, e);
+        for (int j = 0; j < p; j++) {
+          double x = t[j] * down; // exact scaling, as in the reference
+          if (Math.abs(x - Math.rint(x)) <= d * down) return Double.NaN;
+          double f = Math.floor(x);
+          lo[j] = clamp(f);
+          step[j] = clamp(f + 1) - lo[j]; // 0 or 1
+        }
+        double qb = 0, qgq = 0;
+        for (int j = 0; j < p; j++) {
+          qb += lo[j] * corr[o + j + 1];
+          double acc = 0;
+          for (int l = 0; l < p; l++) acc += g[o * pp + j * p + l] * lo[l];
+          gq[j] = acc;
+        }
+        for (int j = 0; j < p; j++) qgq += lo[j] * gq[j];
+        int gray = 0;
+        for (int m = 0; ; m++) {
+          double tb = up * qb, tgt = up * up * qgq;
+          best = Math.min(best, w2 - 2 * tb + tgt);
+          width = Math.max(width, w2 + 2 * Math.abs(tb) + Math.abs(tgt));
+          if (m + 1 == 1 << p) break;
+          int j = Integer.numberOfTrailingZeros(m + 1); // the coefficient that flips at this step
+          int delta = ((gray >>> j) & 1) == 0 ? step[j] : -step[j];
+          gray ^= 1 << j;
+          if (delta == 0) continue;
+          qb += delta * corr[o + j + 1];
+          qgq += 2 * delta * gq[j] + g[o * pp + j * p + j];
+          for (int l = 0; l < p; l++) gq[l] += delta * g[o * pp + l * p + j];
+        }
+      }
+      tol[0] = TOL * width;
+      return best;
+    }
+
+    private static int clamp(double x) {
+      return (int) Math.max(SeedLmCodec.MIN_CODE, Math.min(SeedLmCodec.MAX_CODE, x));
     }
 
     /**
@@ -237,8 +301,19 @@ class K16ExactnessTest {
       double v = cheapError(corr, ref.basis().position(seed), w2, Math.sqrt(w2), t, th, half);
       if (Double.isNaN(v)) return;
       SeedChoice want = ref.choice(w, 0, seed);
-      for (int j = 0; j < p; j++) assertEquals(Math.scalb((double) want.q(j), want.exponent()), th[j], 0.0, msg);
+      for (int j = 0; j < p && rule == CoefficientRule.NEAREST; j++) assertEquals(Math.scalb((double) want.q(j), want.exponent()), th[j], 0.0, msg);
       assertTrue(Math.abs(v - want.err()) <= half[0] / 1000, msg + ": cheap " + v + ", reference " + want.err());
+    }
+  }
+
+  /** What one {@link #check} found: blocks checked, blocks where the kernel differs from the oracle (the first described). */
+  record Outcome(String config, String kind, CoefficientRule rule, int groupBlocks, int blocks, int mismatches,
+      String firstMismatch, double refScoringsPerBlock, long millis) {
+    @Override
+    public String toString() {
+      return String.format("%s %s %s G=%d: %d blocks checked, %d mismatches, %.1f reference scorings per block, %d ms%s",
+          config, rule.label(), kind, groupBlocks, blocks, mismatches, refScoringsPerBlock, millis,
+          firstMismatch == null ? "" : " (first: " + firstMismatch + ")");
     }
   }
 
@@ -246,19 +321,36 @@ class K16ExactnessTest {
     check(prm, kind, nb, 0);
   }
 
-  /**
-   * {@code groupBlocks > 0}: format version 2 with the reference offsets per group of that many blocks
-   * (rule nearest, the oracle's formula); 0: version 1.
-   */
   static void check(SeedLmParams prm, String kind, int nb, int groupBlocks) {
+    check(prm, kind, nb, groupBlocks, CoefficientRule.NEAREST);
+  }
+
+  /** {@link #compare} with every block asserted to agree. */
+  static void check(SeedLmParams prm, String kind, int nb, int groupBlocks, CoefficientRule rule) {
+    Outcome out = compare(prm, kind, nb, groupBlocks, rule);
+    System.out.println(out);
+    assertEquals(0, out.mismatches(), out.toString());
+    // every block scores at least its winner with the reference
+    assertTrue(out.refScoringsPerBlock() >= 1, out.toString());
+  }
+
+  /**
+   * The kernel ({@link FastSeedSearch} under {@code rule}) against the oracle on {@code nb} blocks of
+   * {@code kind}; {@code groupBlocks > 0}: format version 2 with the reference offsets per group of that
+   * many blocks; 0: version 1.
+   */
+  static Outcome compare(SeedLmParams prm, String kind, int nb, int groupBlocks, CoefficientRule rule) {
     long t0 = System.nanoTime();
-    Oracle oracle = ORACLES.computeIfAbsent(prm, Oracle::new);
+    Oracle oracle = ORACLES.computeIfAbsent(prm.name() + "/" + rule, key -> new Oracle(prm, rule));
     int c = prm.c(), p = prm.p();
     float[] w = FastSeedSearchTest.blocks(kind, c, nb, kind.hashCode() * 131L + c);
-    int[] offsets = new SeedLmCodec(prm, org.seedlm.pipeline.codec.CoefficientRule.NEAREST, groupBlocks)
-        .groupOffsets(w, 0, nb);
-    FastSeedSearch.Result res = new FastSeedSearch(prm).search(w, 0, nb, offsets, groupBlocks);
+    int[] offsets = new SeedLmCodec(prm, rule, groupBlocks).groupOffsets(w, 0, nb);
+    FastSeedSearch.Result res =
+        new FastSeedSearch(prm, rule, Runtime.getRuntime().availableProcessors(), FastSeedSearch.defaultVectorBitSize())
+            .search(w, 0, nb, offsets, groupBlocks);
     AtomicLong refScored = new AtomicLong();
+    AtomicInteger mismatches = new AtomicInteger();
+    AtomicReference<String> first = new AtomicReference<>();
     int tiles = (nb + TILE - 1) / TILE;
     IntStream.range(0, tiles).parallel().forEach(tile -> {
       int b0 = tile * TILE, nt = Math.min(nb, b0 + TILE) - b0;
@@ -272,27 +364,30 @@ class K16ExactnessTest {
       SeedChoice[] want = oracle.argmin(wd, off, corr, new double[nt][oracle.n], new double[nt][oracle.n], refScored);
       for (int bl = 0; bl < nt; bl++) {
         int gb = b0 + bl;
-        String msg = kind + " " + prm.name() + " block " + gb;
-        assertEquals(want[bl].seed(), res.seed[gb], msg);
-        assertEquals(want[bl].err(), res.err[gb], 0.0, msg);
-        assertEquals(want[bl].exponent(), res.exp[gb], msg);
-        for (int j = 0; j < p; j++) assertEquals(want[bl].q(j), res.q[gb * p + j], msg);
-        SplittableRandom r = new SplittableRandom(gb);
+        SeedChoice got = new SeedChoice(res.seed[gb], res.exp[gb],
+            java.util.Arrays.copyOfRange(res.q, gb * p, gb * p + p), res.err[gb]);
+        if (!same(want[bl], got)) {
+          mismatches.incrementAndGet();
+          first.compareAndSet(null, "block " + gb + ": oracle " + want[bl] + ", kernel " + got);
+        }
         if (groupBlocks == 0) {
+          String msg = kind + " " + prm.name() + " block " + gb;
+          SplittableRandom r = new SplittableRandom(gb);
           for (int i = 0; i < 4; i++) oracle.checkCheapFormula(wd[bl], corr[bl], 1 + r.nextInt(prm.numSeeds()), msg);
           oracle.checkCheapFormula(wd[bl], corr[bl], want[bl].seed(), msg);
         }
       }
     });
-    int poor = 0;
-    for (boolean x : oracle.alwaysRef) poor += x ? 1 : 0;
-    System.out.printf("%s %s: %d blocks, %.1f reference scorings per block (%d seeds always), %d ms%n", prm.name(), kind, nb,
-        refScored.get() / (double) nb, poor, (System.nanoTime() - t0) / 1000000);
-    // every block scores at least its winner with the reference
-    assertTrue(refScored.get() >= nb, kind + ": " + refScored.get() + " reference scorings");
+    return new Outcome(prm.name(), kind, rule, groupBlocks, nb, mismatches.get(), first.get(),
+        refScored.get() / (double) nb, (System.nanoTime() - t0) / 1000000);
   }
 
-  static final java.util.Map<SeedLmParams, Oracle> ORACLES = new java.util.concurrent.ConcurrentHashMap<>();
+  private static boolean same(SeedChoice a, SeedChoice b) {
+    return a.seed() == b.seed() && a.exponent() == b.exponent() && a.err() == b.err()
+        && java.util.Arrays.equals(a.q(), b.q());
+  }
+
+  static final java.util.Map<String, Oracle> ORACLES = new java.util.concurrent.ConcurrentHashMap<>();
 
   static final String[] KINDS = {"gauss", "cauchy", "outlier", "alt"};
 
@@ -307,6 +402,19 @@ class K16ExactnessTest {
   @Test
   void threeBitAllSeeds() {
     for (String kind : KINDS) check(SeedLmParams.THREE_BIT, kind, THREE_BIT_BLOCKS);
+  }
+
+  /**
+   * Rule best at K = 16 with the default G: 100 blocks per config of Gaussian sigma 1 and sigma 0.002
+   * with outliers ({@link K16BestCheck} runs thousands).
+   */
+  @Test
+  void bestRuleAllSeeds() {
+    for (SeedLmParams prm : new SeedLmParams[] {SeedLmParams.FOUR_BIT, SeedLmParams.THREE_BIT}) {
+      for (String kind : new String[] {"gauss", "gauss-2e-3-outliers"}) {
+        check(prm, kind, 100, SeedLmCodec.DEFAULT_GROUP_BLOCKS, CoefficientRule.BEST);
+      }
+    }
   }
 
   /**
