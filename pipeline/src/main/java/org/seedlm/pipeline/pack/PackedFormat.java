@@ -37,7 +37,12 @@ public final class PackedFormat {
 
   /** The format version a packed model of {@code codec} is written as: 2 with exponent offsets, else 1. */
   public static int versionFor(org.seedlm.pipeline.codec.BlockCodec codec) {
-    return codec.groupBlocks() > 0 ? VERSION : VERSION_1;
+    return versionFor(codec.groupBlocks());
+  }
+
+  /** The format version of tensors with {@code groupBlocks} blocks per exponent-offset group (0: none, version 1). */
+  public static int versionFor(int groupBlocks) {
+    return groupBlocks > 0 ? VERSION : VERSION_1;
   }
 
   /** Whether a reader of this build knows format version {@code v}. */

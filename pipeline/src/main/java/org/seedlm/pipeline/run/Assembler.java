@@ -284,8 +284,7 @@ public final class Assembler {
   /** Writes the index (for several shards), copies the model's side files, then the manifest. */
   public static void finish(RunDirectory run, String modelDir, RunSpec spec, Plan plan, List<OutputShard> shards,
       List<ShardResult> results, Configuration conf) throws IOException {
-    finish(run, modelDir, spec, spec.tensorCodec() ? PackedFormat.VERSION_1 : PackedFormat.versionFor(spec.newCodec()),
-        plan, shards, results, conf);
+    finish(run, modelDir, spec, PackedFormat.versionFor(spec.groupBlocks()), plan, shards, results, conf);
   }
 
   /** As above, for a model written as packed format {@code version} (a mixed model: its newest tensors'). */

@@ -70,6 +70,11 @@ public record RunSpec(String format, int version, String model, String modelFing
     return TensorCodecs.parse(codec, codecParams);
   }
 
+  /** SeedLM's blocks per exponent-offset group G of this spec's codec; 0 without offsets (a tensor-level codec). */
+  public int groupBlocks() {
+    return tensorCodec() ? 0 : newCodec().groupBlocks();
+  }
+
   /** The tensor selection of this spec. */
   public TensorSelection selection() {
     return new TensorSelection(include, exclude);
