@@ -156,7 +156,8 @@ public final class Cli implements Callable<Integer> {
     String run;
 
     @Option(names = "--codec", description = "seedlm-4bit (default), seedlm-3bit, seedlm-c{C}-p{P}-k{K}, "
-        + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64")
+        + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64; tensor-level (one unit per tensor): int8-row, "
+        + "int8-row-o{sigma|none}, ternary-g{g}-t{t}, ternary5-g{g}-t{t}, kashin, kashin-n{N}-k{k}")
     String codec;
 
     @Option(names = "--include", description = "Regex of tensor names to quantize (repeatable; default: "
@@ -209,7 +210,7 @@ public final class Cli implements Callable<Integer> {
           c.getIntOrNull(SeedLmConf.GROUP_BLOCKS, groupBlocks), c.get(SeedLmConf.DEVICE, device, SeedLmConf.DEVICE_DEFAULT),
           c.getInt(SeedLmConf.GPU_ORDINAL, gpuOrdinal, SeedLmConf.GPU_ORDINAL_DEFAULT));
       // refuse a bad codec, rule, kernel or device (--device gpu without a usable GPU) before starting Spark
-      Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec(), o.codecParams());
+      QuantizeJob.codec(o);
       SparkSession s = spark.session("seedlm quantize", c);
       try {
         QuantizeJob.Result r = QuantizeJob.run(s, o, System.out);

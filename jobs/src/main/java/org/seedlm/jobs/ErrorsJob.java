@@ -24,7 +24,8 @@ import org.seedlm.pipeline.run.RunDirectory;
  * <ul>
  *   <li>{@code blocks}: one row per encoded block of every committed unit (tensor, layer, kind, unit,
  *       block, codec, seed, exponent, mantissas, code, n, bits, sq_err, sq_norm, max_abs_err; seed, exponent and
- *       mantissas derived from code);</li>
+ *       mantissas derived from code); for a tensor-level codec one row per tensor, block 0, whose code is the
+ *       encoded tensor and bits its length (seed, exponent, mantissas null);</li>
  *   <li>{@code units}: one row per commit marker (unit, tensor, rows, weights, sq_err, sq_norm,
  *       max_abs_err, seconds, ...).</li>
  * </ul>
@@ -86,7 +87,7 @@ public final class ErrorsJob {
     blocks.createOrReplaceTempView("blocks");
     Dataset<Row> units = spark.createDataFrame(new ArrayList<>(commits.values()), CommitMarker.class);
     units.createOrReplaceTempView("units");
-    offsetsView(spark, run.readSpec().newCodec().groupBlocks(), commits).createOrReplaceTempView("offsets");
+    offsetsView(spark, run.readSpec().groupBlocks(), commits).createOrReplaceTempView("offsets");
   }
 
   /**

@@ -18,6 +18,8 @@ import org.seedlm.pipeline.gpu.GpuSeedLmCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.CoefficientRule;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.TensorCodec;
+import org.seedlm.pipeline.codec.TensorCodecs;
 import org.seedlm.pipeline.run.Plan;
 import org.seedlm.pipeline.run.Planner;
 import org.seedlm.pipeline.run.RunDirectory;
@@ -31,7 +33,8 @@ import org.seedlm.pipeline.safetensors.ConfigCheck;
 /**
  * The quantize stage: plan on the driver from headers, then one Spark task per pending unit, each
  * reading its slice by byte range, encoding, writing its Parquet rows and committing the unit.
- * Running it again on the same run directory computes only the units without a commit marker.
+ * Running it again on the same run directory computes only the units without a commit marker. A tensor-level codec
+ * ({@link TensorCodecs}) runs the same way with one unit per tensor.
  */
 public final class QuantizeJob {
   private QuantizeJob() {}
@@ -93,9 +96,40 @@ public final class QuantizeJob {
     }
   }
 
+  /**
+   * The codec a quantize command asks for, resolved on the driver: a tensor-level codec ({@link TensorCodecs}: each
+   * tensor encoded whole, one unit and one row per tensor; {@code block} null) or a block codec from the kernel
+   * provider.
+   */
+  record ChosenCodec(String name, Map<String, String> params, BlockCodec block) {
+    boolean tensorLevel() {
+      return block == null;
+    }
+
+    /** The plan of {@code sources}: whole tensors, or units of {@code unitBlocks} blocks. */
+    Plan plan(List<Planner.SourceTensor> sources, TensorSelection selection, int unitBlocks) {
+      return tensorLevel() ? Planner.planTensors(sources, selection)
+          : Planner.plan(sources, selection, block.blockSize(), unitBlocks, block.groupBlocks());
+    }
+  }
+
+  /** Resolves (and so checks) the codec of {@code o}; a bad tensor codec name or parameter names {@code --codec}. */
+  static ChosenCodec codec(Options o) {
+    if (!TensorCodecs.isTensorCodecName(o.codec())) {
+      BlockCodec c = Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec(), o.codecParams());
+      return new ChosenCodec(c.name(), c.params(), c);
+    }
+    try {
+      TensorCodec c = TensorCodecs.parse(o.codec());
+      return new ChosenCodec(c.name(), c.params(), null);
+    } catch (BadInputException e) {
+      throw new BadInputException(e.getMessage() + " (set --codec)", e);
+    }
+  }
+
   public static Result run(SparkSession spark, Options o, PrintStream out) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    BlockCodec codec = Kernels.provider(o.kernel(), o.device(), o.gpuOrdinal()).codec(o.codec(), o.codecParams());
+    ChosenCodec codec = codec(o);
     RunDirectory run = RunDirectory.at(o.run(), conf);
     Plan plan;
     RunSpec spec;
@@ -106,8 +140,7 @@ public final class QuantizeJob {
           ckpt.contentFingerprint());
       List<Planner.SourceTensor> sources = new ArrayList<>();
       ckpt.tensors().values().forEach(t -> sources.add(new Planner.SourceTensor(t.shard(), t.info())));
-      plan = Planner.plan(sources, new TensorSelection(o.include(), o.exclude()), codec.blockSize(), o.unitBlocks(),
-          codec.groupBlocks());
+      plan = codec.plan(sources, new TensorSelection(o.include(), o.exclude()), o.unitBlocks());
     }
     if (plan.tensors().isEmpty()) {
       throw new BadInputException(String.format(
@@ -119,7 +152,8 @@ public final class QuantizeJob {
     List<WorkUnit> pending = run.pendingUnits(plan);
     out.printf("[quantize] %s: %d tensors, %,d weights, %,d blocks in %d units; %d units to compute (%s, %s)%n",
         o.run(), plan.tensors().size(), plan.numWeights(), plan.numBlocks(), plan.numUnits(), pending.size(),
-        codec.name(), o.kernel() + (codec instanceof GpuSeedLmCodec g ? " on " + g.device().describe() : ""));
+        codec.name(), codec.tensorLevel() ? "tensor-level: one unit per tensor"
+            : o.kernel() + (codec.block() instanceof GpuSeedLmCodec g ? " on " + g.device().describe() : ""));
     if (!plan.keptWeightsByReason().isEmpty()) {
       out.printf("[quantize] kept 2-D/3-D float weights by reason: %s (list them with `seedlm tensors --model %s`)%n",
           plan.keptWeightsByReason(), o.model());

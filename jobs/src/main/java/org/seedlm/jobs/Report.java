@@ -14,6 +14,7 @@ import org.seedlm.pipeline.alloc.BitAllocator;
 import org.seedlm.pipeline.alloc.MixedModel;
 import org.seedlm.pipeline.bert.BertImporter;
 import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.TensorCodecs;
 import org.seedlm.pipeline.eval.BertModel;
 import org.seedlm.pipeline.eval.BrownCorpus;
 import org.seedlm.pipeline.eval.EvalGate;
@@ -52,8 +53,9 @@ final class Report implements Callable<Integer> {
       + "Central into WORK/models)")
   String model;
 
-  @Option(names = "--codecs", split = ",", description = "Codecs (default: seedlm-4bit, seedlm-3bit, "
-      + "rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64)")
+  @Option(names = "--codecs", split = ",", description = "Codecs, block or tensor-level (default: seedlm-4bit, "
+      + "seedlm-3bit, rtn-sym-b4-g128, rtn-asym-b4-g128, nf4-g64; tensor-level: int8-row, ternary-g64-t0.7, kashin, "
+      + "... as in compare)")
   List<String> codecs = new ArrayList<>();
 
   @Option(names = "--include", description = "Regex of tensors to quantize (default: all linear weights of the "
@@ -68,8 +70,8 @@ final class Report implements Callable<Integer> {
   String brown;
 
   @Option(names = "--allocate", split = ",", description = "Targets in bits per weight for allocated rows: after "
-      + "the codecs, one codec per tensor from their runs (data-free objective, as `seedlm allocate`), built as a "
-      + "mixed packed model in WORK/runs/MODEL-alloc-B, verified and evaluated like a codec (default: "
+      + "the codecs, one block codec per tensor from their runs (data-free objective, as `seedlm allocate`), built as "
+      + "a mixed packed model in WORK/runs/MODEL-alloc-B, verified and evaluated like a codec (default: "
       + "${DEFAULT-VALUE}; empty: none)")
   List<String> allocate = new ArrayList<>(List.of("3.0", "3.5", "4.0"));
 
@@ -104,9 +106,17 @@ final class Report implements Callable<Integer> {
     long t0 = System.nanoTime();
     List<String> names = codecs.isEmpty() ? Codecs.standardNames() : codecs;
     for (String n : names) {
-      Codecs.parse(n);
+      if (TensorCodecs.isTensorCodecName(n)) {
+        TensorCodecs.parse(n);
+      } else {
+        Codecs.parse(n);
+      }
     }
     List<Double> targets = targets(allocate);
+    if (!targets.isEmpty() && names.stream().allMatch(TensorCodecs::isTensorCodecName)) {
+      throw new BadInputException("Cannot report: --allocate chooses among the block codecs of --codecs, and "
+          + names + " has none (add one, e.g. seedlm-4bit, or give --allocate \"\")");
+    }
     SeedLmConf c = SeedLmConf.load();
     Configuration local = spark.hadoopConf();
     Path modelDir = model != null ? new Path(model)
@@ -141,7 +151,9 @@ final class Report implements Callable<Integer> {
         if (!rd.fs().exists(rd.path(RunDirectory.PACKED + "/" + PackedFormat.MANIFEST))) {
           AssembleJob.run(s, run, 4L << 30, System.out);
         }
-        sources.add(rd);
+        if (!TensorCodecs.isTensorCodecName(codec)) {
+          sources.add(rd); // allocation chooses among block codecs (a mixed model stores block-codec tensors)
+        }
         ErrorsJob.registerViews(s, run);
         Row e = s.sql(ErrorsJob.SUMMARY_SQL).first();
         Evaluated r = evaluate(s, c, evaluation, codec, run, e.getDouble(1), e.getDouble(2), lines, failed);

@@ -42,6 +42,24 @@ class CliTest {
   }
 
   @Test
+  void badTensorCodecNamesAndParametersAreRefusedNamingTheOption(@TempDir Path tmp) {
+    // an unknown form of a tensor-level name, then parameters out of range: exit 2 before Spark starts
+    for (String codec : new String[] {"ternary-g64", "ternary-g0-t0.7", "kashin-n0-k2", "int8-row-ox"}) {
+      String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--codec",
+          codec);
+      assertEquals("2", r[0], codec + ": " + r[1]);
+      assertTrue(r[1].contains("--codec"), r[1]);
+    }
+    String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--codec",
+        "ternary-g0-t0.7");
+    assertTrue(r[1].contains("groupSize=0"), r[1]);
+    // report: an allocation needs a block codec to choose from
+    String[] a = run("report", "--work", tmp.toString(), "--codecs", "int8-row,kashin");
+    assertEquals("2", a[0], a[1]);
+    assertTrue(a[1].contains("--allocate"), a[1]);
+  }
+
+  @Test
   void unknownKernelIsRefused(@TempDir Path tmp) {
     String[] r = run("quantize", "--model", tmp.toString(), "--run", tmp.resolve("run").toString(), "--kernel",
         "gpu");

@@ -26,6 +26,10 @@ public record TensorCosts(String run, String codec, String modelFingerprint, Map
   public static TensorCosts of(RunDirectory run) throws IOException {
     RunSpec spec = run.readSpec();
     Plan plan = run.readPlan();
+    if (spec.tensorCodec()) {
+      throw new BadInputException("Cannot use run " + run.root() + " for allocation: its codec " + spec.codec()
+          + " is tensor-level, and allocation chooses among block codecs (give runs of block codecs)");
+    }
     BlockCodec codec = spec.newCodec();
     Map<Integer, CommitMarker> commits = run.readCommits();
     if (commits.size() < plan.numUnits()) {

@@ -36,6 +36,17 @@ public interface TensorCodec {
     return 8.0 * encoded.length / ((double) rows * cols);
   }
 
+  /**
+   * The {@code rows x cols} matrix a tensor of {@code shape} is encoded as: the last dimension is the
+   * columns, every leading dimension is folded into the rows (a 3-D [experts][out][in] tensor is
+   * {@code experts * out} rows); a 1-D tensor is one row.
+   */
+  static int[] matrixShape(long[] shape) {
+    long numel = org.seedlm.pipeline.safetensors.TensorInfo.numel(shape);
+    long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
+    return new int[] {Math.toIntExact(cols == 0 ? 0 : numel / cols), Math.toIntExact(cols)};
+  }
+
   /** Checks the arguments of {@link #encode}: shape positive, array of the right size, weights finite. */
   static void checkEncode(TensorCodec c, float[] w, int rows, int cols) {
     checkShape(c, "encode", w.length, rows, cols);

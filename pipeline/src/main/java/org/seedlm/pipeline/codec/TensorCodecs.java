@@ -32,6 +32,19 @@ public final class TensorCodecs {
     return n.startsWith("int8-row") || n.startsWith("ternary") || n.startsWith("kashin");
   }
 
+  /**
+   * The codec a stored name and parameters describe (a run spec, packed tensor metadata), checked:
+   * the name must parse and give exactly the recorded parameters.
+   */
+  public static TensorCodec parse(String name, java.util.Map<String, String> params) {
+    TensorCodec c = parse(name);
+    if (!new java.util.TreeMap<>(c.params()).equals(new java.util.TreeMap<>(params))) {
+      throw new BadInputException(String.format("Cannot use codec %s with parameters %s: this build's %s has %s "
+          + "(written by another seedlm-spark?)", name, params, c.name(), c.params()));
+    }
+    return c;
+  }
+
   /** A decimal without trailing zeros, as in codec names: 0.7, 2, 6. */
   static String number(double x) {
     return BigDecimal.valueOf(x).stripTrailingZeros().toPlainString();

@@ -39,9 +39,8 @@ public final class EvalGate {
     double bits = 0;
     double weights = 0;
     for (Map.Entry<String, TensorMeta> e : pm.quantized().entrySet()) {
-      TensorMeta m = e.getValue();
-      bits += pm.codec(e.getKey()).storedBits(m.blocks());
-      weights += m.numel();
+      bits += pm.storedBits(e.getKey());
+      weights += e.getValue().numel();
     }
     return weights == 0 ? Double.NaN : bits / weights;
   }

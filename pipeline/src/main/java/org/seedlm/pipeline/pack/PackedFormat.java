@@ -37,7 +37,12 @@ public final class PackedFormat {
 
   /** The format version a packed model of {@code codec} is written as: 2 with exponent offsets, else 1. */
   public static int versionFor(org.seedlm.pipeline.codec.BlockCodec codec) {
-    return codec.groupBlocks() > 0 ? VERSION : VERSION_1;
+    return versionFor(codec.groupBlocks());
+  }
+
+  /** The format version of tensors with {@code groupBlocks} blocks per exponent-offset group (0: none, version 1). */
+  public static int versionFor(int groupBlocks) {
+    return groupBlocks > 0 ? VERSION : VERSION_1;
   }
 
   /** Whether a reader of this build knows format version {@code v}. */
@@ -88,19 +93,42 @@ public final class PackedFormat {
    * @param flags reserved, 0 on write; readers refuse non-zero flags
    * @param offsets format version 2: the exponent offsets, one signed byte per group of {@code G =
    *     params.G} blocks, base64 ({@link #encodeOffsets}); null (not written) without offsets
+   * @param bytes a tensor-level codec ({@link org.seedlm.pipeline.codec.TensorCodec}): the length of its encoded
+   *     bytes, which depends on the weights (block size, bits per block 0, one block); null (not written) for a
+   *     block codec, whose length follows from blocks and bits
    */
   public record TensorMeta(String codec, Map<String, String> params, int blockSize, int bitsPerBlock, long blocks,
       long[] shape, String dtype, int flags,
       @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-      String offsets) {
+      String offsets,
+      @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+      Long bytes) {
     public TensorMeta {
       params = new TreeMap<>(params);
+    }
+
+    /** Metadata of a block codec's tensor. */
+    public TensorMeta(String codec, Map<String, String> params, int blockSize, int bitsPerBlock, long blocks,
+        long[] shape, String dtype, int flags, String offsets) {
+      this(codec, params, blockSize, bitsPerBlock, blocks, shape, dtype, flags, offsets, null);
+    }
+
+    /** Metadata of a tensor-level codec's tensor of {@code bytes} encoded bytes. */
+    public static TensorMeta ofTensorCodec(org.seedlm.pipeline.codec.TensorCodec c, long[] shape, String dtype,
+        long bytes) {
+      return new TensorMeta(c.name(), c.params(), 0, 0, 1, shape, dtype, 0, null, bytes);
+    }
+
+    /** Whether the tensor is encoded by a tensor-level codec (it records its byte length). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isTensorCodec() {
+      return bytes != null;
     }
 
     /** Metadata without exponent offsets (format version 1). */
     public TensorMeta(String codec, Map<String, String> params, int blockSize, int bitsPerBlock, long blocks,
         long[] shape, String dtype, int flags) {
-      this(codec, params, blockSize, bitsPerBlock, blocks, shape, dtype, flags, null);
+      this(codec, params, blockSize, bitsPerBlock, blocks, shape, dtype, flags, null, null);
     }
 
     /** G, blocks per exponent-offset group ({@code params.G}); 0 without offsets. */
@@ -125,7 +153,7 @@ public final class PackedFormat {
 
     /** Exact packed size in bytes. */
     public long packedBytes() {
-      return (Math.multiplyExact(blocks, (long) bitsPerBlock) + 7) / 8;
+      return bytes != null ? bytes : (Math.multiplyExact(blocks, (long) bitsPerBlock) + 7) / 8;
     }
 
     public String toJson() {

@@ -9,6 +9,8 @@ import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.TensorCodec;
+import org.seedlm.pipeline.codec.TensorCodecs;
 import org.seedlm.pipeline.pack.PackedFormat.TensorMeta;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.safetensors.CheckpointException;
@@ -16,7 +18,8 @@ import org.seedlm.pipeline.safetensors.SafetensorsFile;
 
 /**
  * Reads a packed model (see {@code pipeline/FORMAT.md}) and decodes its tensors with the reference
- * decoder: the codec's canonical {@link BlockCodec#decode}.
+ * decoder: the codec's canonical {@link BlockCodec#decode}, or for a tensor-level codec (its metadata
+ * records its byte length) {@link TensorCodec#decode}.
  */
 public final class PackedModel implements Closeable {
   private final Checkpoint ckpt;
@@ -116,6 +119,10 @@ public final class PackedModel implements Closeable {
   /** The codec of a quantized tensor, checked against its metadata. */
   public BlockCodec codec(String name) throws CheckpointException {
     TensorMeta m = meta(name);
+    if (m.isTensorCodec()) {
+      throw new IllegalStateException("Cannot use " + name + " as a block-codec tensor: it is encoded by the "
+          + "tensor codec " + m.codec() + " (check TensorMeta.isTensorCodec, use tensorCodec)");
+    }
     BlockCodec c = Codecs.parse(m.codec(), m.params());
     if (c.blockSize() != m.blockSize() || c.bitsPerBlock() != m.bitsPerBlock()
         || !new TreeMap<>(c.params()).equals(m.params())) {
@@ -125,6 +132,22 @@ public final class PackedModel implements Closeable {
           c.params()));
     }
     return c;
+  }
+
+  /** The bits a quantized tensor costs: its encoded bytes (tensor codec), else its codec's stored bits. */
+  public long storedBits(String name) throws CheckpointException {
+    TensorMeta m = meta(name);
+    return m.isTensorCodec() ? 8 * m.packedBytes() : codec(name).storedBits(m.blocks());
+  }
+
+  /** The tensor-level codec of a quantized tensor ({@link TensorMeta#isTensorCodec}), checked against its metadata. */
+  public TensorCodec tensorCodec(String name) throws CheckpointException {
+    TensorMeta m = meta(name);
+    try {
+      return TensorCodecs.parse(m.codec(), m.params());
+    } catch (org.seedlm.pipeline.BadInputException e) {
+      throw CheckpointException.tensor(ckpt.location().toString(), name, e.getMessage());
+    }
   }
 
   /**
@@ -144,6 +167,10 @@ public final class PackedModel implements Closeable {
   /** Decodes a whole quantized tensor (row-major, padding dropped) with the reference decoder. */
   public float[] decode(String name) throws IOException {
     TensorMeta m = meta(name);
+    if (m.isTensorCodec()) {
+      int[] rc = TensorCodec.matrixShape(m.shape());
+      return tensorCodec(name).decode(packedBytes(name), rc[0], rc[1]);
+    }
     BlockCodec c = codec(name);
     byte[] packed = packedBytes(name);
     int blocks = Math.toIntExact(m.blocks());

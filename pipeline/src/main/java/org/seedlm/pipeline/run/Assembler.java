@@ -104,10 +104,15 @@ public final class Assembler {
     for (PlannedTensor t : plan.tensors()) {
       sizes.put(t.name() + PackedFormat.PACKED_SUFFIX, codec.packedBytes(t.numBlocks()));
     }
+    return groupShards(withKept(plan, sizes), maxShardBytes);
+  }
+
+  /** Adds the stored size of every kept tensor of {@code plan} to {@code sizes} (stored name to data bytes). */
+  static TreeMap<String, Long> withKept(Plan plan, TreeMap<String, Long> sizes) {
     for (Plan.KeptTensor k : plan.kept()) {
       sizes.put(k.name(), TensorInfo.numel(k.shape()) * DType.parse(k.dtype()).size());
     }
-    return groupShards(sizes, maxShardBytes);
+    return sizes;
   }
 
   /**
@@ -231,11 +236,17 @@ public final class Assembler {
         w.add(stored, DType.U8, new long[] {meta.packedBytes()},
             out -> copyCodes(run, plan, codec, parts, t.firstUnit(), t.numUnits(), digest.apply(out)));
       } else {
-        Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
-        w.add(stored, DType.parse(k.dtype()), k.shape(),
-            out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, digest.apply(out)));
+        addKept(w, plan, modelDir, stored, conf, digest);
       }
     });
+  }
+
+  /** Adds kept tensor {@code stored} to a packed shard, copied byte for byte from the checkpoint. */
+  static void addKept(SafetensorsWriter w, Plan plan, String modelDir, String stored, Configuration conf,
+      java.util.function.UnaryOperator<OutputStream> digest) {
+    Plan.KeptTensor k = plan.kept().stream().filter(x -> x.name().equals(stored)).findFirst().orElseThrow();
+    w.add(stored, DType.parse(k.dtype()), k.shape(),
+        out -> copyTensor(new Path(new Path(modelDir), k.shard()), k.name(), conf, digest.apply(out)));
   }
 
   /** Adds one stored tensor (and its metadata) to a packed shard, its data written through {@code digest}. */
@@ -273,7 +284,7 @@ public final class Assembler {
   /** Writes the index (for several shards), copies the model's side files, then the manifest. */
   public static void finish(RunDirectory run, String modelDir, RunSpec spec, Plan plan, List<OutputShard> shards,
       List<ShardResult> results, Configuration conf) throws IOException {
-    finish(run, modelDir, spec, PackedFormat.versionFor(spec.newCodec()), plan, shards, results, conf);
+    finish(run, modelDir, spec, PackedFormat.versionFor(spec.groupBlocks()), plan, shards, results, conf);
   }
 
   /** As above, for a model written as packed format {@code version} (a mixed model: its newest tensors'). */

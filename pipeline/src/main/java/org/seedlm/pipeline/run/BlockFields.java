@@ -7,11 +7,13 @@ import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedChoice;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.TensorCodecs;
 
 /**
  * The fields of a stored block {@code code} that the {@code blocks} view shows as columns (seed, exponent,
  * mantissas), read with the codec's own block reader ({@link SeedLmCodec#readBlock}), the one place that knows
- * the bit layout. For a codec other than SeedLM every field is null (mantissas: empty).
+ * the bit layout. For a codec other than SeedLM (a tensor-level codec included) every field is null (mantissas:
+ * empty).
  */
 public final class BlockFields implements Serializable {
   private final String codecName;
@@ -45,7 +47,8 @@ public final class BlockFields implements Serializable {
 
   private SeedChoice read(byte[] code) {
     if (!resolved) {
-      BlockCodec codec = Codecs.parse(codecName);
+      // a tensor-level codec's row holds a whole encoded tensor: no block fields
+      BlockCodec codec = TensorCodecs.isTensorCodecName(codecName) ? null : Codecs.parse(codecName);
       seedLm = codec instanceof SeedLmCodec s ? s : null;
       resolved = true;
     }

@@ -57,6 +57,19 @@ public final class Planner {
     if (blockSize <= 0) {
       throw new BadInputException("Cannot plan with block size " + blockSize);
     }
+    return build(tensors, selection, blockSize, unitBlocks);
+  }
+
+  /**
+   * Plans a run of a tensor-level codec ({@link org.seedlm.pipeline.codec.TensorCodec}): every selected tensor is
+   * one unit of one "block", the whole tensor, so the plan has block size 0 and one block per unit.
+   */
+  public static Plan planTensors(List<SourceTensor> tensors, TensorSelection selection) {
+    return build(tensors, selection, 0, 1);
+  }
+
+  /** The plan of the selected tensors, cut into units of {@code unitBlocks} blocks (block size 0: whole tensors). */
+  private static Plan build(List<SourceTensor> tensors, TensorSelection selection, int blockSize, int unitBlocks) {
     List<SourceTensor> selected = new ArrayList<>();
     List<Plan.KeptTensor> kept = new ArrayList<>();
     for (SourceTensor t : tensors) {
@@ -76,7 +89,7 @@ public final class Planner {
     long nextUnit = 0;
     for (SourceTensor t : selected) {
       long numel = t.info().numel();
-      long numBlocks = (numel + blockSize - 1) / blockSize;
+      long numBlocks = blockSize == 0 ? 1 : (numel + blockSize - 1) / blockSize;
       long numUnits = (numBlocks + unitBlocks - 1) / unitBlocks;
       if (nextUnit + numUnits > Integer.MAX_VALUE) {
         throw new BadInputException(String.format(

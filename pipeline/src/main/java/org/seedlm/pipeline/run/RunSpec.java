@@ -10,6 +10,8 @@ import java.util.TreeMap;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.TensorCodec;
+import org.seedlm.pipeline.codec.TensorCodecs;
 
 /**
  * The immutable specification of a run, written first to {@code run.json}. A later command on the
@@ -56,6 +58,21 @@ public record RunSpec(String format, int version, String model, String modelFing
   /** The codec of this spec: its name with its recorded parameters ({@link Codecs#parse(String, Map)}). */
   public BlockCodec newCodec() {
     return Codecs.parse(codec, codecParams);
+  }
+
+  /** Whether this spec's codec is a tensor-level one ({@link TensorCodecs}): one unit and one row per tensor. */
+  public boolean tensorCodec() {
+    return TensorCodecs.isTensorCodecName(codec);
+  }
+
+  /** The tensor-level codec of this spec, checked against its recorded parameters. */
+  public TensorCodec newTensorCodec() {
+    return TensorCodecs.parse(codec, codecParams);
+  }
+
+  /** SeedLM's blocks per exponent-offset group G of this spec's codec; 0 without offsets (a tensor-level codec). */
+  public int groupBlocks() {
+    return tensorCodec() ? 0 : newCodec().groupBlocks();
   }
 
   /** The tensor selection of this spec. */

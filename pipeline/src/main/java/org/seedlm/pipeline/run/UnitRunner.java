@@ -13,6 +13,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Bits;
+import org.seedlm.pipeline.codec.TensorCodec;
 import org.seedlm.pipeline.metrics.ErrorStats;
 import org.seedlm.pipeline.safetensors.CheckpointException;
 import org.seedlm.pipeline.safetensors.SafetensorsFile;
@@ -111,6 +112,40 @@ public final class UnitRunner {
 
   private static CommitMarker compute(Context ctx, Configuration conf, RunDirectory run, WorkUnit u,
       String attempt, long t0) throws IOException {
+    Encoded e = ctx.spec().tensorCodec() ? encodeTensor(ctx, conf, u) : encodeBlocks(ctx, conf, u);
+    String rel = RunDirectory.BLOCKS + "/" + u.label() + "/" + attempt + ".parquet";
+    Path out = run.path(rel);
+    BlockTable.write(out, conf, e.rows());
+    long fileBytes = run.fs().getFileStatus(out).getLen();
+    ErrorStats st = e.stats();
+    return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), e.rows().size(), rel, fileBytes, Sha256.of(e.packed()),
+        st.count(), st.sqErr(), st.sqNorm(), st.maxAbsErr(), seconds(t0), System.currentTimeMillis(), attempt,
+        e.inputSha256(), java.util.Arrays.stream(e.offsets()).boxed().toList());
+  }
+
+  /** A computed unit: its rows, the bytes assembly will write, its error, its input's SHA-256, its offsets. */
+  private record Encoded(List<BlockRow> rows, byte[] packed, ErrorStats stats, String inputSha256, int[] offsets) {}
+
+  /**
+   * A unit of a tensor-level codec: the whole tensor, encoded at once; its one row holds the encoded bytes
+   * ({@code code}), their length in bits ({@code bits}) and the tensor's error.
+   */
+  private static Encoded encodeTensor(Context ctx, Configuration conf, WorkUnit u) throws IOException {
+    TensorCodec codec = ctx.spec().newTensorCodec();
+    long[] shape = open(new Path(new Path(ctx.modelDir()), u.shard()), conf).info(u.tensor()).shape();
+    int[] rc = TensorCodec.matrixShape(shape);
+    int numel = Math.multiplyExact(rc[0], rc[1]);
+    UnitWeights in = readWeights(ctx.modelDir(), u, numel, ctx.spec().nonFinite(), conf);
+    byte[] code = codec.encode(in.weights(), rc[0], rc[1]);
+    ErrorStats s = new ErrorStats().add(in.weights(), 0, codec.decode(code, rc[0], rc[1]), 0, numel);
+    BlockRow row = new BlockRow(u.tensor(), TensorSelection.layerOf(u.tensor()), TensorSelection.kindOf(u.tensor()),
+        u.id(), 0, codec.name(), code, numel, Math.multiplyExact(8, code.length),
+        BlockTable.storedSqErr(s.sqErr(), BlockTable.LAYOUT), BlockTable.storedStat(s.sqNorm()),
+        BlockTable.storedStat(s.maxAbsErr()));
+    return new Encoded(List.of(row), code, s, in.sha256(), new int[0]);
+  }
+
+  private static Encoded encodeBlocks(Context ctx, Configuration conf, WorkUnit u) throws IOException {
     BlockCodec codec = ctx.codecs().codec(ctx.spec().codec(), ctx.spec().codecParams());
     int c = codec.blockSize();
     int bits = codec.bitsPerBlock();
@@ -146,13 +181,7 @@ public final class UnitRunner {
           BlockTable.storedStat(s.maxAbsErr())));
     }
 
-    String rel = RunDirectory.BLOCKS + "/" + u.label() + "/" + attempt + ".parquet";
-    Path out = run.path(rel);
-    BlockTable.write(out, conf, rows);
-    long fileBytes = run.fs().getFileStatus(out).getLen();
-    return new CommitMarker(u.id(), u.tensor(), u.firstBlock(), rows.size(), rel, fileBytes, Sha256.of(packed),
-        unitStats.count(), unitStats.sqErr(), unitStats.sqNorm(), unitStats.maxAbsErr(), seconds(t0),
-        System.currentTimeMillis(), attempt, in.sha256(), java.util.Arrays.stream(offsets).boxed().toList());
+    return new Encoded(rows, packed, unitStats, in.sha256(), offsets);
   }
 
   /**

@@ -21,6 +21,7 @@ import org.seedlm.pipeline.Sha256;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Bits;
 import org.seedlm.pipeline.codec.SeedLmCodec;
+import org.seedlm.pipeline.codec.TensorCodec;
 import org.seedlm.pipeline.decode.SeedLmDecoder;
 import org.seedlm.pipeline.metrics.ErrorStats;
 import org.seedlm.pipeline.pack.PackedFormat;
@@ -44,7 +45,10 @@ import org.seedlm.pipeline.safetensors.Checkpoint;
  *       is recomputed as the run computed it ({@link ErrorStats#squaredError}, float64, index order), brought
  *       into the stored form of the run's layout ({@link BlockTable#storedSqErr}: rounded to the nearest
  *       float32 in layout 2, float64 in layout 1) and must EQUAL the recorded {@code sq_err} bit for bit; every
- *       block of the tensor has exactly one row.
+ *       block of the tensor has exactly one row;
+ *   <li>a tensor of a tensor-level codec ({@link TensorCodec}): its one unit's one row holds the packed bytes as
+ *       {@code code}, the whole tensor decodes with {@link TensorCodec#decode} and its recomputed squared error
+ *       equals the recorded {@code sq_err} in the same way.
  * </ul>
  *
  * Every mismatch is reported with its tensor and block; none means the run verified.
@@ -254,6 +258,10 @@ public final class Verifier {
       problems.add(String.format("sha256 %s differs from manifest.json's %s (the packed data was modified)", sha,
           item.sha256()));
     }
+    if (meta.isTensorCodec()) {
+      checkEncodedTensor(run, spec, pm, name, meta, packed, item, problems, blocksChecked, maxAbsDiff, conf);
+      return;
+    }
     BlockCodec codec = pm.codec(name);
     int c = codec.blockSize();
     int bits = codec.bitsPerBlock();
@@ -274,13 +282,7 @@ public final class Verifier {
       }
       WorkUnit wu = new WorkUnit(u.unit(), name, u.shard(), u.firstBlock(), nb);
       UnitRunner.UnitWeights in = UnitRunner.readWeights(spec.model(), wu, c, spec.nonFinite(), conf);
-      if (u.inputSha256() != null && !u.inputSha256().equals(in.sha256())) {
-        problems.add(String.format("unit %d (blocks %d..%d, shard %s): the checkpoint bytes it reads now have "
-                + "SHA-256 %s, its commit marker recorded %s when it was quantized (the checkpoint at %s changed "
-                + "after quantize: quantize the current checkpoint into a new run directory, or restore the "
-                + "original one)", u.unit(), u.firstBlock(), u.firstBlock() + nb - 1, u.shard(), in.sha256(),
-            u.inputSha256(), spec.model()));
-      }
+      checkInput(spec, u, nb, in, problems);
       float[] w = in.weights();
       int count = in.count();
       float[] what = new float[nb * c];
@@ -312,19 +314,81 @@ public final class Verifier {
         if (!decoded) {
           continue;
         }
-        double err = BlockTable.storedSqErr(ErrorStats.squaredError(w, b * c, what, b * c, n), spec.version());
-        if (Double.doubleToLongBits(err) != Double.doubleToLongBits(row.sqErr())) {
-          double d = Math.abs(err - row.sqErr());
-          maxAbsDiff[0] = Math.max(maxAbsDiff[0], Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);
-          problems.add(String.format("block %d: recorded sq_err %s, recomputed from the packed model %s "
-              + "(|difference| %.3g)", block, row.sqErr(), err, d));
-        }
+        checkSqErr(spec, row, ErrorStats.squaredError(w, b * c, what, b * c, n), maxAbsDiff, problems);
       }
     }
     if (seen.cardinality() != meta.blocks()) {
       int missing = seen.nextClearBit(0);
       problems.add(String.format("%d of %d blocks have no recorded row (first: block %d)",
           meta.blocks() - seen.cardinality(), meta.blocks(), missing));
+    }
+  }
+
+  /**
+   * A tensor of a tensor-level codec ({@link TensorMeta#isTensorCodec}): one unit of one row, whose {@code code}
+   * must equal the packed bytes; the whole tensor is decoded with {@link TensorCodec#decode} and its squared error
+   * recomputed against the original weights must equal the recorded {@code sq_err}, as for a block.
+   */
+  private static void checkEncodedTensor(RunDirectory run, RunSpec spec, PackedModel pm, String name,
+      TensorMeta meta, byte[] packed, Item item, Problems problems, long[] blocksChecked, double[] maxAbsDiff,
+      Configuration conf) throws IOException {
+    TensorCodec codec = pm.tensorCodec(name);
+    if (item.units().size() != 1) {
+      problems.add(String.format("has %d committed units; a tensor codec's tensor is exactly one",
+          item.units().size()));
+      return;
+    }
+    UnitRef u = item.units().get(0);
+    List<BlockRow> rows = BlockTable.read(run.path(u.file()), conf);
+    if (rows.size() != 1 || u.rows() != 1 || u.firstBlock() != 0) {
+      problems.add(String.format("unit %d: %s has %d rows (its commit marker says %d, first block %d); a tensor "
+          + "codec's unit is one row, block 0", u.unit(), u.file(), rows.size(), u.rows(), u.firstBlock()));
+      return;
+    }
+    BlockRow row = rows.get(0);
+    blocksChecked[0]++;
+    if (!Arrays.equals(packed, row.code())) {
+      problems.add(String.format("packed bytes (%d, SHA-256 %s) differ from the recorded code (%d, SHA-256 %s)",
+          packed.length, Sha256.of(packed), row.code().length, Sha256.of(row.code())));
+    }
+    int[] rc = TensorCodec.matrixShape(meta.shape());
+    int numel = Math.multiplyExact(rc[0], rc[1]);
+    if (row.n() != numel) {
+      problems.add(String.format("recorded n=%d, the tensor's shape gives %d", row.n(), numel));
+      return;
+    }
+    UnitRunner.UnitWeights in = UnitRunner.readWeights(spec.model(), new WorkUnit(u.unit(), name, u.shard(), 0, 1),
+        numel, spec.nonFinite(), conf);
+    checkInput(spec, u, 1, in, problems);
+    float[] what;
+    try {
+      what = codec.decode(packed, rc[0], rc[1]);
+    } catch (IllegalArgumentException e) {
+      problems.add("does not decode: " + e.getMessage());
+      return;
+    }
+    checkSqErr(spec, row, ErrorStats.squaredError(in.weights(), 0, what, 0, numel), maxAbsDiff, problems);
+  }
+
+  /** Reports a unit whose checkpoint bytes changed since quantize (when its marker records their SHA-256). */
+  private static void checkInput(RunSpec spec, UnitRef u, int nb, UnitRunner.UnitWeights in, Problems problems) {
+    if (u.inputSha256() != null && !u.inputSha256().equals(in.sha256())) {
+      problems.add(String.format("unit %d (blocks %d..%d, shard %s): the checkpoint bytes it reads now have "
+              + "SHA-256 %s, its commit marker recorded %s when it was quantized (the checkpoint at %s changed "
+              + "after quantize: quantize the current checkpoint into a new run directory, or restore the "
+              + "original one)", u.unit(), u.firstBlock(), u.firstBlock() + nb - 1, u.shard(), in.sha256(),
+          u.inputSha256(), spec.model()));
+    }
+  }
+
+  /** Compares a row's recorded {@code sq_err} with the recomputed one, in the stored form of the run's layout. */
+  private static void checkSqErr(RunSpec spec, BlockRow row, double sqErr, double[] maxAbsDiff, Problems problems) {
+    double err = BlockTable.storedSqErr(sqErr, spec.version());
+    if (Double.doubleToLongBits(err) != Double.doubleToLongBits(row.sqErr())) {
+      double d = Math.abs(err - row.sqErr());
+      maxAbsDiff[0] = Math.max(maxAbsDiff[0], Double.isNaN(d) ? Double.POSITIVE_INFINITY : d);
+      problems.add(String.format("block %d: recorded sq_err %s, recomputed from the packed model %s "
+          + "(|difference| %.3g)", row.block(), row.sqErr(), err, d));
     }
   }
 

@@ -16,7 +16,7 @@ import org.seedlm.pipeline.safetensors.TensorInfo;
  * A model whose selected rank-2 tensors were encoded with one {@link TensorCodec} and decoded back,
  * in memory: what the eval code sees of a compressed model without a run, a packed format or a
  * Spark job. Used by {@code seedlm compare --eval} to put zero-shot figures beside every codec,
- * including the tensor-level ones the run pipeline does not carry yet.
+ * the tensor-level ones included, without a run.
  */
 public final class DecodedModel {
   private final String codec;

@@ -14,6 +14,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.seedlm.pipeline.codec.BlockCodec;
 import org.seedlm.pipeline.codec.Codecs;
+import org.seedlm.pipeline.codec.TensorCodec;
+import org.seedlm.pipeline.codec.TensorCodecs;
 import org.seedlm.pipeline.numeric.HalfFloats;
 import org.seedlm.pipeline.safetensors.Checkpoint;
 import org.seedlm.pipeline.safetensors.DType;
@@ -48,7 +50,7 @@ public final class RunFixture {
     this.modelDir = root.resolve("model");
     this.runDir = root.resolve("run");
     this.codecName = codecName;
-    this.codec = Codecs.parse(codecName);
+    this.codec = TensorCodecs.isTensorCodecName(codecName) ? null : Codecs.parse(codecName);
   }
 
   /** Writes the model; {@code nanAt} (or -1) puts a NaN at that element of {@link #DOWN}. */
@@ -124,14 +126,26 @@ public final class RunFixture {
    */
   public RunFixture plan(int unitBlocks, String nonFinite, java.util.Map<String, String> v2Params) throws IOException {
     codec = Codecs.parse(codecName, v2Params);
+    return plan(codec.name(), codec.params(), unitBlocks, nonFinite,
+        (src, sel) -> Planner.plan(src, sel, codec.blockSize(), unitBlocks, codec.groupBlocks()));
+  }
+
+  /** Creates the run directory, spec and plan of a tensor-level codec ({@link TensorCodecs}): one unit per tensor. */
+  public RunFixture planTensorCodec(String nonFinite) throws IOException {
+    TensorCodec c = TensorCodecs.parse(codecName);
+    return plan(c.name(), c.params(), 1, nonFinite, Planner::planTensors);
+  }
+
+  private RunFixture plan(String name, java.util.Map<String, String> params, int unitBlocks, String nonFinite,
+      java.util.function.BiFunction<List<Planner.SourceTensor>, TensorSelection, Plan> planner) throws IOException {
     try (Checkpoint c = Checkpoint.open(new Path(modelDir.toString()), conf)) {
-      spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), codec.name(),
-          codec.params(), List.of(), List.of(), unitBlocks, nonFinite, c.contentFingerprint());
+      spec = new RunSpec(RunSpec.FORMAT, RunSpec.VERSION, modelDir.toString(), c.fingerprint(), name, params,
+          List.of(), List.of(), unitBlocks, nonFinite, c.contentFingerprint());
       List<Planner.SourceTensor> src = new ArrayList<>();
       for (Checkpoint.Tensor t : c.tensors().values()) {
         src.add(new Planner.SourceTensor(t.shard(), t.info()));
       }
-      plan = Planner.plan(src, spec.selection(), codec.blockSize(), unitBlocks, codec.groupBlocks());
+      plan = planner.apply(src, spec.selection());
     }
     run = RunDirectory.at(runDir.toString(), conf);
     run.initOrCheck(spec);

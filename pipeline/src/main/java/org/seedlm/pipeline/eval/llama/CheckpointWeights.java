@@ -30,7 +30,8 @@ final class CheckpointWeights implements LlamaWeights {
 
   /** The SeedLM params of {@code name} when it stays packed in memory, else null. */
   private SeedLmParams fusedParams(String name) throws IOException {
-    if (!fused || packed == null || !packed.quantized().containsKey(name)) {
+    if (!fused || packed == null || !packed.quantized().containsKey(name)
+        || packed.quantized().get(name).isTensorCodec()) {
       return null;
     }
     return packed.codec(name) instanceof SeedLmCodec s ? s.seedLmParams() : null;
