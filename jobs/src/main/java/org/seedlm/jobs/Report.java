@@ -75,6 +75,11 @@ final class Report implements Callable<Integer> {
       + "${DEFAULT-VALUE}; empty: none)")
   List<String> allocate = new ArrayList<>(List.of("3.0", "3.5", "4.0"));
 
+  @Option(names = "--objective", description = "What the allocated rows minimize, as `seedlm allocate "
+      + "--objective`: sq-err (data-free) or kl (each tensor's KL when quantized alone, tensors x codecs "
+      + "evaluations, stored in the runs; rows alloc-kl-B) (default: ${DEFAULT-VALUE})")
+  String objective = Allocate.Objective.SQ_ERR.option;
+
   @Option(names = "--html", description = "Also write the comparison as one self-contained HTML page with charts "
       + "(any Hadoop path)")
   String html;
@@ -99,6 +104,9 @@ final class Report implements Callable<Integer> {
 
     /** What was evaluated, one line. */
     String describe();
+
+    /** Every setting the results depend on (items, seeds, lengths), one line: equal settings, equal results. */
+    String settings();
   }
 
   @Override
@@ -117,6 +125,7 @@ final class Report implements Callable<Integer> {
       throw new BadInputException("Cannot report: --allocate chooses among the block codecs of --codecs, and "
           + names + " has none (add one, e.g. seedlm-4bit, or give --allocate \"\")");
     }
+    Allocate.Objective obj = Allocate.Objective.parse("report", objective);
     SeedLmConf c = SeedLmConf.load();
     Configuration local = spark.hadoopConf();
     Path modelDir = model != null ? new Path(model)
@@ -161,9 +170,11 @@ final class Report implements Callable<Integer> {
           page.addRun(s, run, r.bpw(), r.verified(), r.gate(), r.report().meanKl());
         }
       }
-      Allocate.Measured m = targets.isEmpty() ? null : Allocate.Measured.of(sources);
+      Allocate.Measured m = targets.isEmpty() ? null
+          : Allocate.Measured.of(sources, obj == Allocate.Objective.KL ? evaluation : null);
       for (double target : targets) {
-        String label = String.format(Locale.ROOT, "alloc-%.2f", target);
+        String label = String.format(Locale.ROOT, obj == Allocate.Objective.KL ? "alloc-kl-%.2f" : "alloc-%.2f",
+            target);
         long maxBits = m.maxBits(target);
         long minBits = BitAllocator.minBits(m.items());
         if (minBits > maxBits) {
@@ -181,7 +192,7 @@ final class Report implements Callable<Integer> {
           }
           m.write(sources, maxBits, res, out, 4L << 30);
         }
-        double[] rel = m.relErrors(res);
+        double[] rel = m.relErrors(res.choice());
         java.util.Arrays.sort(rel);
         evaluate(s, c, evaluation, label, out.root().toString(), median(rel), rel[rel.length - 1], lines, failed);
       }
@@ -311,6 +322,11 @@ final class Report implements Callable<Integer> {
         return String.format("%d cloze items, %d MLM sentences from the Brown corpus", tasks.cloze().size(),
             tasks.mlm().size());
       }
+
+      @Override
+      public String settings() {
+        return String.format("masked LM: %s, seed %d", describe(), EvalTasks.DEFAULT_SEED);
+      }
     };
   }
 
@@ -349,6 +365,12 @@ final class Report implements Callable<Integer> {
       public String describe() {
         return String.format("%d Brown passages, %d cloze items (log-likelihood), %d self-generated passages",
             inputs.tasks().passages().size(), inputs.tasks().cloze().size(), inputs.generated().size());
+      }
+
+      @Override
+      public String settings() {
+        return String.format("causal LM: %s of %d tokens, seed %d, at most %d tokens per Brown passage", describe(),
+            opts.generatedTokens, opts.seed, Eval.CAUSAL_MAX_TOKENS);
       }
     };
   }

@@ -115,6 +115,36 @@ class LlamaEndToEndTest {
     assertEquals("2", none[0], none[1] + none[2]);
     assertTrue(none[2].contains("the smallest reachable size is"), none[2]);
 
+    // allocate --objective kl (issue 16 item 2): one evaluation per tensor and codec (35 x 2), stored in each run's
+    // sensitivity.json, reused by the next allocate; the allocated model verifies
+    String mixedKl = tmp.resolve("work/runs/stories260K-alloc-kl-4.01").toString();
+    String[] k = CliRun.run("allocate", "--runs", runs, "--target-bpw", "4.01", "--objective", "kl", "--items", "4",
+        "--brown", brown, "--out", mixedKl);
+    assertEquals("0", k[0], k[1] + k[2]);
+    assertTrue(k[1].contains("[allocate] objective kl: 35 tensors x 2 codecs = 70 evaluations"), k[1]);
+    assertEquals(70, k[1].lines().filter(l -> l.startsWith("[sensitivity] ") && l.contains(" quantized alone: KL "))
+        .count(), k[1]);
+    String[] klAlloc = k[1].lines().filter(l -> l.startsWith("allocated ")).findFirst().orElseThrow().trim()
+        .split("\\s+");
+    assertTrue(Double.parseDouble(klAlloc[1]) <= 4.01, k[1]);
+    double predicted = Double.parseDouble(klAlloc[9]);
+    String[] seedlm4 = k[1].lines().filter(l -> l.startsWith("seedlm-4bit ") && l.contains("predicted KL"))
+        .findFirst().orElseThrow().trim().split("\\s+");
+    // seedlm-4bit alone (4.0012 bits/weight) is within the target: the exact optimum predicts no more
+    assertTrue(predicted > 0 && predicted <= Double.parseDouble(seedlm4[9]), k[1]);
+    java.nio.file.Path stored = tmp.resolve("work/runs/stories260K-seedlm-4bit/sensitivity.json");
+    java.nio.file.attribute.FileTime written = Files.getLastModifiedTime(stored);
+    String[] again = CliRun.run("allocate", "--runs", runs, "--target-bpw", "4.01", "--objective", "kl", "--items",
+        "4", "--brown", brown);
+    assertEquals("0", again[0], again[1] + again[2]);
+    assertTrue(again[1].lines().noneMatch(l -> l.contains(" quantized alone: KL ")), again[1]); // no evaluation
+    assertEquals(written, Files.getLastModifiedTime(stored));
+    assertEquals(k[1].lines().filter(l -> l.startsWith("allocated ")).findFirst(),
+        again[1].lines().filter(l -> l.startsWith("allocated ")).findFirst());
+    String[] vk = CliRun.run("verify", "--run", mixedKl, "--master", "local[2]");
+    assertEquals("0", vk[0], vk[1] + vk[2]);
+    assertTrue(vk[1].contains("[verify] OK"), vk[1]);
+
     // the same report with a KL limit no 4-bit codec meets here: exit 4, naming both codecs
     String[] f = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
         "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100",

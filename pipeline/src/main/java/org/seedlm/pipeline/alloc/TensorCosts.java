@@ -50,11 +50,22 @@ public record TensorCosts(String run, String codec, String modelFingerprint, Map
     return new TensorCosts(run.root().toString(), spec.codec(), spec.modelFingerprint(), tensors);
   }
 
+  /** What choosing a run for a tensor costs: of the run at index {@code run} of the runs, its tensor {@code t}. */
+  @FunctionalInterface
+  public interface Cost {
+    double of(int run, Tensor t);
+  }
+
   /**
    * The allocation problem over runs of one model: one item per tensor quantized by every run, one option
    * per run, cost = squared error. Refuses runs of different models or different tensor selections.
    */
   public static List<BitAllocator.Item> items(List<TensorCosts> runs) {
+    return items(runs, (run, t) -> t.sqErr());
+  }
+
+  /** {@link #items(List)} with another cost per run and tensor. */
+  public static List<BitAllocator.Item> items(List<TensorCosts> runs, Cost cost) {
     TensorCosts first = runs.get(0);
     for (TensorCosts r : runs) {
       if (!r.modelFingerprint().equals(first.modelFingerprint())) {
@@ -69,9 +80,9 @@ public record TensorCosts(String run, String codec, String modelFingerprint, Map
     List<BitAllocator.Item> items = new ArrayList<>();
     for (String name : first.tensors().keySet()) {
       List<BitAllocator.Option> options = new ArrayList<>();
-      for (TensorCosts r : runs) {
-        Tensor t = r.tensors().get(name);
-        options.add(new BitAllocator.Option(r.codec(), t.bits(), t.sqErr()));
+      for (int i = 0; i < runs.size(); i++) {
+        Tensor t = runs.get(i).tensors().get(name);
+        options.add(new BitAllocator.Option(runs.get(i).codec(), t.bits(), cost.of(i, t)));
       }
       items.add(new BitAllocator.Item(name, first.tensors().get(name).weights(), options));
     }

@@ -51,6 +51,14 @@ public final class DecodedModel {
     return new DecodedModel(codec.name(), decoded, stats, bytes);
   }
 
+  /**
+   * The original model with only {@code tensor} replaced by {@code decoded} (row-major, decoded elsewhere, e.g.
+   * from a packed model): what {@code allocate --objective kl} evaluates. Its {@link #stats()} is empty.
+   */
+  public static DecodedModel replacing(String codec, String tensor, float[] decoded) {
+    return new DecodedModel(codec, Map.of(tensor, decoded), new ErrorStats(), 0);
+  }
+
   public String codec() {
     return codec;
   }

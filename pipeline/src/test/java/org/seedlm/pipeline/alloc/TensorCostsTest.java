@@ -35,4 +35,15 @@ class TensorCostsTest {
         run("a", "seedlm-3bit", "fp", 192, 2.0, "x"), run("b", "seedlm-4bit", "fp", 256, 1.0, "x", "y"))));
     assertTrue(sel.getMessage().contains("quantized different tensors"), sel.getMessage());
   }
+
+  @Test
+  void anotherCostPerRunAndTensorReplacesTheSquaredError() {
+    List<TensorCosts> runs = List.of(run("a", "seedlm-3bit", "fp", 192, 2.0, "x", "y"),
+        run("b", "seedlm-4bit", "fp", 256, 1.0, "x", "y"));
+    Map<String, Double> kl = Map.of("x", 0.5, "y", 0.25);
+    List<BitAllocator.Item> items = TensorCosts.items(runs, (r, t) -> (r + 1) * kl.get(t.name()));
+    assertEquals(List.of(0.5, 1.0), items.get(0).options().stream().map(BitAllocator.Option::cost).toList());
+    assertEquals(List.of(0.25, 0.5), items.get(1).options().stream().map(BitAllocator.Option::cost).toList());
+    assertEquals(List.of(192L, 256L), items.get(1).options().stream().map(BitAllocator.Option::bits).toList());
+  }
 }
