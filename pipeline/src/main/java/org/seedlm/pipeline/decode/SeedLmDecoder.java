@@ -531,12 +531,6 @@ public final class SeedLmDecoder {
   public static final class DotScratch {
     final int[] col = new int[DOT_BLOCKS]; // (DOT_BLOCKS,) where column 0 of each block's U(s) starts in wide
     final int[] th = new int[3 * DOT_BLOCKS]; // (3, DOT_BLOCKS) float bits of th_j of each block: q_j 2^(e + o)
-    final int[] accBits = new int[16]; // (L,) float bits of MatMul's accumulator lanes (L = 8 or 16)
-    final float[] acc; // (L,) those lanes as floats, for MatMul's reduction
-
-    public DotScratch() {
-      acc = new float[MatMul.species().length()];
-    }
   }
 
   /**
@@ -555,10 +549,12 @@ public final class SeedLmDecoder {
    * and {@code c0 + 2 colLen} (see {@link Tables}), so they are its bits; then they go through {@link MatMul}'s
    * per-element rule: lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two
    * 8-lane halves: even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of
-   * the L lanes, plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link MatMul#linear} of
-   * one input row by the decoded row. One loop over the row, pass 1 (inlined) every {@value #DOT_BLOCKS}
-   * blocks, the accumulator in {@code scratch.acc} (loaded and stored each step): JDK 17 boxes a vector carried
-   * around a loop whose body branches or calls, on every iteration.
+   * the L lanes (one by one in lane order from 0f: for L = 16 the even half's own reduction, then the odd lanes
+   * added one by one), plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link
+   * MatMul#linear} of one input row by the decoded row. One loop over the row, pass 1 (inlined) every {@value
+   * #DOT_BLOCKS} blocks, and no float vector stored to an array: JDK 17 boxes a vector carried around a nested
+   * loop or across a call on every iteration, and gives up the intrinsics at call sites whose type profile also
+   * saw MatMul's 16-lane vectors.
    *
    * @throws IllegalArgumentException on a seed 0 (naming the block)
    */
@@ -567,41 +563,37 @@ public final class SeedLmDecoder {
     int at = Math.toIntExact(firstBlock * 4);
     int[] col = scratch.col;
     int[] th = scratch.th;
-    // the accumulator lives in scratch.accBits as float bits, loaded and stored at every step through int
-    // vectors: no vector is carried around the loop (JDK 17 may box one on every iteration) and no float vector
-    // is stored (a call site whose type profile also saw MatMul's 16-lane vectors loses its intrinsic)
-    int[] acc = scratch.accBits;
-    java.util.Arrays.fill(acc, 0);
     if (!HALVES) {
+      FloatVector acc = FloatVector.zero(S8);
       for (int b = 0, xo = xOff; b < nBlocks; b++, xo += 8) {
         int i = b & (DOT_BLOCKS - 1);
         if (i == 0) {
           unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
         }
         FloatVector w = dotWeights(col, th, wide, colLen, i);
-        FloatVector a = IntVector.fromArray(DOT_INTS, acc, 0).reinterpretAsFloats();
-        FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w, a).reinterpretAsInts().intoArray(acc, 0);
+        acc = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w, acc);
       }
-    } else {
-      for (int b = 0, xo = xOff; b < nBlocks; b += 2, xo += 16) { // MatMul's L = 16: even blocks are lanes 0..7
-        int i = b & (DOT_BLOCKS - 1);
-        if (i == 0) {
-          unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
-        }
-        FloatVector w0 = dotWeights(col, th, wide, colLen, i);
-        FloatVector w1 = dotWeights(col, th, wide, colLen, i + 1);
-        FloatVector even = IntVector.fromArray(DOT_INTS, acc, 0).reinterpretAsFloats();
-        FloatVector odd = IntVector.fromArray(DOT_INTS, acc, 8).reinterpretAsFloats();
-        FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w0, even).reinterpretAsInts().intoArray(acc, 0);
-        FloatVector.fromArray(S8, x, xo + 8).lanewise(VectorOperators.FMA, w1, odd).reinterpretAsInts()
-            .intoArray(acc, 8);
+      return acc.reduceLanes(VectorOperators.ADD) + 0f;
+    }
+    FloatVector even = FloatVector.zero(S8); // MatMul's L = 16: even blocks are lanes 0..7, odd ones 8..15
+    FloatVector odd = even;
+    for (int b = 0, xo = xOff; b < nBlocks; b += 2, xo += 16) {
+      int i = b & (DOT_BLOCKS - 1);
+      if (i == 0) {
+        unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
       }
+      FloatVector w0 = dotWeights(col, th, wide, colLen, i);
+      FloatVector w1 = dotWeights(col, th, wide, colLen, i + 1);
+      even = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w0, even);
+      odd = FloatVector.fromArray(S8, x, xo + 8).lanewise(VectorOperators.FMA, w1, odd);
     }
-    float[] lanes = scratch.acc;
-    for (int l = 0; l < lanes.length; l++) {
-      lanes[l] = Float.intBitsToFloat(acc[l]);
+    // MatMul's reduceLanes(ADD) of its 16 lanes adds them one by one in lane order, from 0f: the 8 even lanes
+    // (their own reduction, which is the same from 0f), then the odd lanes read out one by one, no vector stored
+    float sum = even.reduceLanes(VectorOperators.ADD);
+    for (int l = 0; l < 8; l++) {
+      sum += odd.lane(l);
     }
-    return FloatVector.fromArray(MatMul.species(), lanes, 0).reduceLanes(VectorOperators.ADD) + 0f;
+    return sum + 0f;
   }
 
   /**
