@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.Bits;
@@ -60,6 +61,13 @@ public final class SeedLmDecoder {
   private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
   private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
   private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
+  /** Whether MatMul's L is 16 (a constant, so that dot compiles one of its two loops). */
+  private static final boolean HALVES = MatMul.species().length() == 16;
+  /**
+   * Integer lanes of {@link #dot}'s unpacking: 8, so that its float vectors are of the class of the weights' (a
+   * second class at the same call sites makes JDK 17 give up the intrinsics there).
+   */
+  private static final VectorSpecies<Integer> DOT_INTS = IntVector.SPECIES_256;
   private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
 
   /** {@code POW2_OFFSET[o + 100] = 2^o} for the exponent offsets o in [-100, 100], exact in float. */
@@ -88,6 +96,7 @@ public final class SeedLmDecoder {
   private final int[] colStart;
   private final int[] colDelta;
   private final float[] cols;
+  private final float[] wide; // ((2P - 1) * colLen,) the cycle table of dot, see Tables
   private final int colLen;
   private static final int BATCH = 64;
   private final VectorSpecies<Float> species; // null: scalar
@@ -113,6 +122,7 @@ public final class SeedLmDecoder {
     this.colStart = t.colStart;
     this.colDelta = t.colDelta;
     this.cols = t.cols;
+    this.wide = t.wide;
     this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
     this.lastChunk = species == null ? 0 : c - species.length();
@@ -168,9 +178,12 @@ public final class SeedLmDecoder {
    * seed, {@code colStart[s] = (col0 << 4) | r0} packs where column 0 starts and {@code r0 = (pos[s] +
    * 1) mod P}; column j then starts at {@code col0 + colDelta[r0*P + j]}, so a block needs one table
    * read and no division. The values are copied from {@link SeedBasis#uf()} (the canonical decoder's
-   * table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16).
+   * table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16). {@code wide} (for
+   * {@link #dot}) repeats decimations 0 .. P-2 shifted by one after the P of {@code cols}: since {@code t + j =
+   * (n + 1) P + (r + j - P)} when {@code r + j >= P}, column j then starts at {@code col0 + j * colLen} for
+   * every seed, with no {@code colDelta} read ({@code (2P - 1) / P} times the floats of {@code cols}).
    */
-  private record Tables(int[] colStart, int[] colDelta, float[] cols, int colLen) {
+  private record Tables(int[] colStart, int[] colDelta, float[] cols, float[] wide, int colLen) {
     static Tables build(SeedBasis basis, SeedLmParams params) {
       int cp = params.c() * params.p();
       int p = params.p();
@@ -201,7 +214,14 @@ public final class SeedLmDecoder {
           colDelta[r * p + j] = ((r + j) % p - r) * colLen + (r + j) / p;
         }
       }
-      return new Tables(colStart, colDelta, cols, colLen);
+      // wide: the P decimations, then decimations 0 .. P-2 again, each shifted by one (wide[(P + r) * colLen + n]
+      // = ucycle[r + (n + 1) * P]), so that column j of U(s) starts at col0 + j * colLen for every seed
+      float[] wide = new float[(2 * p - 1) * colLen];
+      System.arraycopy(cols, 0, wide, 0, p * colLen);
+      for (int r = 0; r < p - 1; r++) {
+        System.arraycopy(cols, r * colLen + 1, wide, (p + r) * colLen, colLen - 1);
+      }
+      return new Tables(colStart, colDelta, cols, wide, colLen);
     }
   }
 
@@ -474,22 +494,23 @@ public final class SeedLmDecoder {
   /**
    * Whether {@link #dot} can compute rows of {@code in} weights: the 4-bit layout (C = 8, P = 3, K = 16: one
    * block is one 32-bit big-endian word), 8-lane vectors allowed, MatMul's L = 8 or 16 lanes, and {@code in} a
-   * multiple of L (every row is whole blocks and whole vectors of MatMul, so it has no scalar tail).
+   * multiple of 128 ({@value #DOT_BLOCKS} blocks: every row is whole steps of dot and whole vectors of MatMul, so
+   * it has no scalar tail; every Llama projection of hidden and intermediate sizes that are multiples of 128).
    */
   public boolean canDot(int in) {
     int l = MatMul.species().length();
     return species == S8 && c == 8 && p == 3 && k == 16 && bits == 32 && (l == 8 || l == 16) && in > 0
-        && in % l == 0;
+        && in % (8 * DOT_BLOCKS) == 0;
   }
 
   /**
-   * {@code scale[i] = 2^o} of block {@code firstBlock + i} for {@code i < n}, o its exponent offset (1 for
-   * version 1: no offsets or {@code groupBlocks == 0}), the factor {@link #dot} applies to its coefficients.
+   * {@code offset[i] = o}, the exponent offset of block {@code firstBlock + i} for {@code i < n} (0 for version
+   * 1: no offsets or {@code groupBlocks == 0}), as {@link #dot} takes them.
    */
-  public void scales(long firstBlock, int n, int[] offsets, int groupBlocks, float[] scale) {
+  public void blockOffsets(long firstBlock, int n, int[] offsets, int groupBlocks, int[] offset) {
     checkOffsets(offsets, groupBlocks, firstBlock + n);
     if (groupBlocks == 0 || offsets.length == 0) {
-      java.util.Arrays.fill(scale, 0, n, 1f);
+      java.util.Arrays.fill(offset, 0, n, 0);
       return;
     }
     int g = (int) (firstBlock / groupBlocks);
@@ -499,65 +520,128 @@ public final class SeedLmDecoder {
         g++;
         left = groupBlocks;
       }
-      scale[i] = POW2_OFFSET[offsets[g] - SeedLmCodec.MIN_OFFSET];
+      offset[i] = offsets[g];
     }
+  }
+
+  /** Blocks per step of {@link #dot}: pass 1 unpacks them into {@link DotScratch}, pass 2 multiplies. */
+  static final int DOT_BLOCKS = 16;
+
+  /** Work arrays of {@link #dot} (a few hundred bytes, in L1), reused across the calls of one thread. */
+  public static final class DotScratch {
+    final int[] col = new int[DOT_BLOCKS]; // (DOT_BLOCKS,) where column 0 of each block's U(s) starts in wide
+    final int[] th = new int[3 * DOT_BLOCKS]; // (3, DOT_BLOCKS) float bits of th_j of each block: q_j 2^(e + o)
   }
 
   /**
    * One element of {@code W x} straight from the packed bits of one row of W, never writing the weights: blocks
-   * {@code firstBlock .. firstBlock + nBlocks - 1} hold the row's {@code nBlocks * 8} weights, {@code scale[i]}
-   * (from {@link #scales}) is block i's {@code 2^o}, and x starts at {@code x[xOff]}. Requires {@link
-   * #canDot}{@code (nBlocks * 8)}. Each block's 8 weights are built in a register by the operations of
-   * {@link #decode} (the coefficients {@code q_j 2^e} times {@code 2^o}, {@code U_0 th_0}, then FMAs with
-   * {@code th_1}, {@code th_2}), so they are its bits; then they go through {@link MatMul}'s per-element rule:
-   * lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two 8-lane halves:
-   * even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of the L lanes, plus
-   * MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link MatMul#linear} of one input row
-   * by the decoded row.
+   * {@code firstBlock .. firstBlock + nBlocks - 1} hold the row's {@code nBlocks * 8} weights, {@code offset[i]}
+   * (from {@link #blockOffsets}) is block i's exponent offset o, and x starts at {@code x[xOff]}. Requires {@link
+   * #canDot}{@code (nBlocks * 8)}.
+   *
+   * <p>This is where generation from a packed model spends its time. Blocks go {@value #DOT_BLOCKS} at a time, in
+   * two passes. Pass 1 ({@link #unpackDot}) unpacks them with integer vectors, one lane per block (the 32-bit
+   * words read little-endian, so the big-endian fields sit at fixed bit positions): where U(s) starts, and {@code
+   * th_j = (float) q_j * 2^(e + o)}, the power of two built from its exponent bits ({@code e + o} is in [-108,
+   * 107], a normal float), which is exactly the decoder's {@code (q_j 2^e) 2^o} (both are exact). Pass 2 builds
+   * each block's 8 weights in a register by the operations of {@link #decode} ({@code U_0 th_0}, then FMAs with
+   * {@code th_1}, {@code th_2}), the columns of U(s) read from the wide table at {@code c0}, {@code c0 + colLen}
+   * and {@code c0 + 2 colLen} (see {@link Tables}), so they are its bits; then they go through {@link MatMul}'s
+   * per-element rule: lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two
+   * 8-lane halves: even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of
+   * the L lanes (one by one in lane order from 0f: for L = 16 the even half's own reduction, then the odd lanes
+   * added one by one), plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link
+   * MatMul#linear} of one input row by the decoded row. One loop over the row, pass 1 (inlined) every {@value
+   * #DOT_BLOCKS} blocks, and no float vector stored to an array: JDK 17 boxes a vector carried around a nested
+   * loop or across a call on every iteration, and gives up the intrinsics at call sites whose type profile also
+   * saw MatMul's 16-lane vectors.
    *
    * @throws IllegalArgumentException on a seed 0 (naming the block)
    */
-  public float dot(byte[] packed, long firstBlock, int nBlocks, float[] scale, float[] x, int xOff) {
+  public float dot(byte[] packed, long firstBlock, int nBlocks, int[] offset, float[] x, int xOff,
+      DotScratch scratch) {
     int at = Math.toIntExact(firstBlock * 4);
-    if (MatMul.species().length() == 8) {
+    int[] col = scratch.col;
+    int[] th = scratch.th;
+    if (!HALVES) {
       FloatVector acc = FloatVector.zero(S8);
-      for (int b = 0; b < nBlocks; b++, at += 4) {
-        FloatVector w = weights((int) INT_BE.get(packed, at), scale[b], firstBlock + b);
-        acc = FloatVector.fromArray(S8, x, xOff + 8 * b).fma(w, acc);
+      for (int b = 0, xo = xOff; b < nBlocks; b++, xo += 8) {
+        int i = b & (DOT_BLOCKS - 1);
+        if (i == 0) {
+          unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
+        }
+        FloatVector w = dotWeights(col, th, wide, colLen, i);
+        acc = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w, acc);
       }
       return acc.reduceLanes(VectorOperators.ADD) + 0f;
     }
-    FloatVector even = FloatVector.zero(S8);
+    FloatVector even = FloatVector.zero(S8); // MatMul's L = 16: even blocks are lanes 0..7, odd ones 8..15
     FloatVector odd = even;
-    for (int b = 0; b < nBlocks; b += 2, at += 8) {
-      long two = (long) LONG_BE.get(packed, at);
-      FloatVector w0 = weights((int) (two >>> 32), scale[b], firstBlock + b);
-      FloatVector w1 = weights((int) two, scale[b + 1], firstBlock + b + 1);
-      even = FloatVector.fromArray(S8, x, xOff + 8 * b).fma(w0, even);
-      odd = FloatVector.fromArray(S8, x, xOff + 8 * b + 8).fma(w1, odd);
+    for (int b = 0, xo = xOff; b < nBlocks; b += 2, xo += 16) {
+      int i = b & (DOT_BLOCKS - 1);
+      if (i == 0) {
+        unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
+      }
+      FloatVector w0 = dotWeights(col, th, wide, colLen, i);
+      FloatVector w1 = dotWeights(col, th, wide, colLen, i + 1);
+      even = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w0, even);
+      odd = FloatVector.fromArray(S8, x, xo + 8).lanewise(VectorOperators.FMA, w1, odd);
     }
-    float[] lanes = new float[16];
-    even.intoArray(lanes, 0);
-    odd.intoArray(lanes, 8);
-    return FloatVector.fromArray(MatMul.species(), lanes, 0).reduceLanes(VectorOperators.ADD) + 0f;
+    // MatMul's reduceLanes(ADD) of its 16 lanes adds them one by one in lane order, from 0f: the 8 even lanes
+    // (their own reduction, which is the same from 0f), then the odd lanes read out one by one, no vector stored
+    float sum = even.reduceLanes(VectorOperators.ADD);
+    for (int l = 0; l < 8; l++) {
+      sum += odd.lane(l);
+    }
+    return sum + 0f;
   }
 
-  /** The 8 weights of one 4-bit block (its 32 bits in {@code v}), as {@link #combine8p3} computes them. */
-  private FloatVector weights(int v, float sc, long block) {
-    int seed = v >>> 16;
-    if (seed == 0) {
-      throw seedZero(block);
+  /**
+   * Pass 2 of {@link #dot}: the 8 weights of block i of the step, as {@link #combine8p3} computes them (column j
+   * of U(s) at {@code col[i] + j colLen} of the wide table). Vector operations are called here as {@code lanewise}
+   * rather than through {@code FloatVector.mul/fma}: the type profile is then this call site's (8 lanes only),
+   * not the one shared with MatMul's 16-lane vectors, with which JDK 17 gives up the intrinsics.
+   */
+  private static FloatVector dotWeights(int[] col, int[] th, float[] wide, int colLen, int i) {
+    int c0 = col[i];
+    FloatVector w = FloatVector.fromArray(S8, wide, c0)
+        .lanewise(VectorOperators.MUL, Float.intBitsToFloat(th[i]));
+    w = FloatVector.fromArray(S8, wide, c0 + colLen).lanewise(VectorOperators.FMA,
+        FloatVector.broadcast(S8, Float.intBitsToFloat(th[DOT_BLOCKS + i])), w);
+    return FloatVector.fromArray(S8, wide, c0 + 2 * colLen).lanewise(VectorOperators.FMA,
+        FloatVector.broadcast(S8, Float.intBitsToFloat(th[2 * DOT_BLOCKS + i])), w);
+  }
+
+  /**
+   * Pass 1 of {@link #dot}: column starts and coefficients (float bits) of the {@value #DOT_BLOCKS} blocks at byte
+   * {@code at} (block {@code block0}, offsets from {@code offset[o0]}), in integer vectors of {@code DOT_INTS}
+   * lanes.
+   */
+  void unpackDot(byte[] packed, int at, long block0, int[] offset, int o0, int[] col, int[] th) {
+    for (int i = 0; i < DOT_BLOCKS; i += DOT_INTS.length()) {
+      // LE word v = b3 b2 b1 b0 of the big-endian block b0 b1 b2 b3: seed = b0 b1, e | q0 = b2, q1 | q2 = b3
+      IntVector v = IntVector.fromByteArray(DOT_INTS, packed, at + 4 * i, ByteOrder.LITTLE_ENDIAN);
+      IntVector seed = v.and(0xFF).lanewise(VectorOperators.LSHL, 8).or(v.lanewise(VectorOperators.LSHR, 8).and(0xFF));
+      if (seed.eq(0).anyTrue()) {
+        throw seedZero(block0 + i + seed.eq(0).firstTrue());
+      }
+      seed.intoArray(col, i);
+      FloatVector pow2 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 28)
+          .add(IntVector.fromArray(DOT_INTS, offset, o0 + i)).add(127).lanewise(VectorOperators.LSHL, 23)
+          .reinterpretAsFloats();
+      signedNibble(v, 12).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, i);
+      signedNibble(v, 0).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, DOT_BLOCKS + i);
+      signedNibble(v, 4).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, 2 * DOT_BLOCKS + i);
     }
-    int eb = (v >>> 8) & 0xF0;
-    float th0 = Q_TIMES_POW2[(v >>> 8) & 0xFF] * sc;
-    float th1 = Q_TIMES_POW2[eb | (v >>> 4) & 15] * sc;
-    float th2 = Q_TIMES_POW2[eb | v & 15] * sc;
-    int cs = colStart[seed];
-    int c0 = cs >>> 4;
-    int d = (cs & 15) * 3;
-    FloatVector w = FloatVector.fromArray(S8, cols, c0).mul(th0);
-    w = FloatVector.fromArray(S8, cols, c0 + colDelta[d + 1]).fma(FloatVector.broadcast(S8, th1), w);
-    return FloatVector.fromArray(S8, cols, c0 + colDelta[d + 2]).fma(FloatVector.broadcast(S8, th2), w);
+    for (int i = 0; i < DOT_BLOCKS; i++) {
+      col[i] = colStart[col[i]] >>> 4;
+    }
+  }
+
+  /** The 4-bit two's complement field at bits {@code 28 - shl .. 31 - shl} of each lane, as floats. */
+  private static FloatVector signedNibble(IntVector v, int shl) {
+    IntVector n = shl == 0 ? v : v.lanewise(VectorOperators.LSHL, shl);
+    return (FloatVector) n.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0);
   }
 
   /**
@@ -630,6 +714,28 @@ public final class SeedLmDecoder {
           "Cannot decode %d blocks of C=%d into out[%d..]: the array has %d floats", nBlocks, c, outOff,
           out.length));
     }
+  }
+
+  // Package-private views of the tables, for DotBenchmark's probes (not to be written).
+
+  float[] cycleColumns() {
+    return cols;
+  }
+
+  float[] wideColumns() {
+    return wide;
+  }
+
+  int[] columnStarts() {
+    return colStart;
+  }
+
+  int[] columnDeltas() {
+    return colDelta;
+  }
+
+  static float coefficient(int eqBits) {
+    return Q_TIMES_POW2[eqBits];
   }
 
   @Override

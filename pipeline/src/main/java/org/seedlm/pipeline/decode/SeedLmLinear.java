@@ -112,11 +112,14 @@ public final class SeedLmLinear extends CompactLinear {
       return false;
     }
     int nb = in / c;
-    float[] scale = new float[nb];
+    int[] offset = new int[nb]; // (nb,) exponent offset of each block of the row, all 0 for version 1
+    SeedLmDecoder.DotScratch scratch = new SeedLmDecoder.DotScratch();
     for (int o = lo; o < hi; o++) {
       long first = (long) o * nb;
-      decoder.scales(first, nb, offsets, groupBlocks, scale);
-      float v = decoder.dot(packed, first, nb, scale, x, 0);
+      if (offsets.length > 0) {
+        decoder.blockOffsets(first, nb, offsets, groupBlocks, offset);
+      }
+      float v = decoder.dot(packed, first, nb, offset, x, 0, scratch);
       y[o] = bias == null ? v : v + bias[o];
     }
     return true;

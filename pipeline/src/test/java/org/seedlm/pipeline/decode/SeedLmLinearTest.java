@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 import org.seedlm.pipeline.eval.Bf16Linear;
 import org.seedlm.pipeline.eval.MatMul;
@@ -87,7 +88,9 @@ class SeedLmLinearTest {
     SeedLmDecoder decoder = SeedLmDecoder.of(params);
     assertTrue(!decoder.vectorized() || decoder.canDot(2048) == (MatMul.species().length() >= 8),
         "the fused dot product covers Llama rows wherever vectors of 8 lanes are allowed");
-    int[][] shapes = {{48, 2048}, {16, 96}, {5, 32}, {33, 176}};
+    assertTrue(!decoder.canDot(96) && !decoder.canDot(176), "rows not of whole steps of 16 blocks are decoded");
+    // fused where vectors allow: rows of 16 to 704 blocks (whole steps of 16 blocks); 96 and 176: decoded
+    int[][] shapes = {{48, 2048}, {16, 128}, {5, 384}, {3, 5632}, {16, 96}, {33, 176}};
     int[] groups = {0, 5, 64, 1};
     ForkJoinPool one = new ForkJoinPool(1);
     int checked = 0;
@@ -99,8 +102,9 @@ class SeedLmLinearTest {
         byte[] packed = randomPacked(params, blocks, 17L * in + g);
         Random r = new Random(g + 1000L * out);
         int[] offsets = new int[g == 0 ? 0 : (blocks + g - 1) / g];
-        for (int i = 0; i < offsets.length; i++) {
-          offsets[i] = r.nextInt(21) - 10;
+        for (int i = 0; i < offsets.length; i++) { // G = 1: the extremes of the range too
+          offsets[i] = g == 1 && i % 3 != 0 ? (i % 3 == 1 ? SeedLmCodec.MAX_OFFSET : SeedLmCodec.MIN_OFFSET)
+              : r.nextInt(21) - 10;
         }
         float[] bias = g % 2 == 0 ? random(out, g) : null;
         SeedLmLinear fused = new SeedLmLinear(params, packed, offsets, g, out, in, bias);
@@ -119,7 +123,7 @@ class SeedLmLinearTest {
       }
     }
     one.shutdown();
-    assertEquals(4 * (48 + 16 + 5 + 33), checked);
+    assertEquals(4 * (48 + 16 + 5 + 3 + 16 + 33), checked);
     byte[] zero = randomPacked(params, 64, 5);
     zero[4 * 37] = 0; // block 37: seed 0
     zero[4 * 37 + 1] = 0;

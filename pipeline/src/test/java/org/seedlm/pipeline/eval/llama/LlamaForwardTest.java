@@ -510,7 +510,8 @@ class LlamaForwardTest {
    */
   @Test
   void fusedSeedLmProjectionsGiveTheBitsOfTheDecodedModel() throws IOException {
-    Spec s = new Spec("llama", 32, 40, 2, 4, 2, null, 64, false, false, false, false, null, null, false, 1, 9);
+    // hidden and intermediate 128: every projection row is whole steps of the fused matrix-vector kernel
+    Spec s = new Spec("llama", 128, 128, 2, 4, 2, null, 64, false, false, false, false, null, null, false, 1, 9);
     Model m = generate(s);
     java.nio.file.Path dir = tmp.resolve("orig-fused");
     java.nio.file.Path packedDir = tmp.resolve("packed-fused");
