@@ -4,6 +4,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 import java.util.concurrent.ConcurrentHashMap;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -57,6 +58,8 @@ public final class SeedLmDecoder {
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle INT_BE =
       MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+  private static final VarHandle INT_LE =
+      MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
   private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
   private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
@@ -68,6 +71,11 @@ public final class SeedLmDecoder {
    * second class at the same call sites makes JDK 17 give up the intrinsics there).
    */
   private static final VectorSpecies<Integer> DOT_INTS = IntVector.SPECIES_256;
+  private static final VectorSpecies<Byte> DOT_BYTES = ByteVector.SPECIES_256;
+  /** Whether a byte vector reinterpreted as ints reads each 4 bytes little-endian here (see {@link #wordsLe}). */
+  private static final boolean BYTES_AS_INTS_LE =
+      ByteVector.fromArray(DOT_BYTES, new byte[] {1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+          0, 0, 0, 0, 0, 0, 0, 0}, 0).reinterpretAsInts().lane(0) == 0x04030201;
   private static final ConcurrentHashMap<SeedLmParams, SeedLmDecoder> DEFAULTS = new ConcurrentHashMap<>();
 
   /** {@code POW2_OFFSET[o + 100] = 2^o} for the exponent offsets o in [-100, 100], exact in float. */
@@ -531,6 +539,7 @@ public final class SeedLmDecoder {
   public static final class DotScratch {
     final int[] col = new int[DOT_BLOCKS]; // (DOT_BLOCKS,) where column 0 of each block's U(s) starts in wide
     final int[] th = new int[3 * DOT_BLOCKS]; // (3, DOT_BLOCKS) float bits of th_j of each block: q_j 2^(e + o)
+    final float[] lanes = new float[16]; // the 16 lanes of MatMul's accumulator, for its reduction
   }
 
   /**
@@ -549,8 +558,8 @@ public final class SeedLmDecoder {
    * and {@code c0 + 2 colLen} (see {@link Tables}), so they are its bits; then they go through {@link MatMul}'s
    * per-element rule: lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two
    * 8-lane halves: even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of
-   * the L lanes (one by one in lane order from 0f: for L = 16 the even half's own reduction, then the odd lanes
-   * added one by one), plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link
+   * the L lanes (for L = 16 the two halves put back together in MatMul's species, so the reduction is MatMul's on
+   * any JDK: JDK 17 adds lanes one by one in order, JDK 25 does not), plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link
    * MatMul#linear} of one input row by the decoded row. One loop over the row, pass 1 (inlined) every {@value
    * #DOT_BLOCKS} blocks, and no float vector stored to an array: JDK 17 boxes a vector carried around a nested
    * loop or across a call on every iteration, and gives up the intrinsics at call sites whose type profile also
@@ -587,13 +596,11 @@ public final class SeedLmDecoder {
       even = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w0, even);
       odd = FloatVector.fromArray(S8, x, xo + 8).lanewise(VectorOperators.FMA, w1, odd);
     }
-    // MatMul's reduceLanes(ADD) of its 16 lanes adds them one by one in lane order, from 0f: the 8 even lanes
-    // (their own reduction, which is the same from 0f), then the odd lanes read out one by one, no vector stored
-    float sum = even.reduceLanes(VectorOperators.ADD);
-    for (int l = 0; l < 8; l++) {
-      sum += odd.lane(l);
-    }
-    return sum + 0f;
+    // MatMul's reduceLanes(ADD) of its 16 lanes, on the same 16 lanes: its order is the JDK's (JDK 17 adds them one
+    // by one in lane order, later ones do not), so the halves are put together and reduced as MatMul reduces
+    even.intoArray(scratch.lanes, 0);
+    odd.intoArray(scratch.lanes, 8);
+    return FloatVector.fromArray(MatMul.species(), scratch.lanes, 0).reduceLanes(VectorOperators.ADD) + 0f;
   }
 
   /**
@@ -620,7 +627,7 @@ public final class SeedLmDecoder {
   void unpackDot(byte[] packed, int at, long block0, int[] offset, int o0, int[] col, int[] th) {
     for (int i = 0; i < DOT_BLOCKS; i += DOT_INTS.length()) {
       // LE word v = b3 b2 b1 b0 of the big-endian block b0 b1 b2 b3: seed = b0 b1, e | q0 = b2, q1 | q2 = b3
-      IntVector v = IntVector.fromByteArray(DOT_INTS, packed, at + 4 * i, ByteOrder.LITTLE_ENDIAN);
+      IntVector v = wordsLe(packed, at + 4 * i, col, i);
       IntVector seed = v.and(0xFF).lanewise(VectorOperators.LSHL, 8).or(v.lanewise(VectorOperators.LSHR, 8).and(0xFF));
       if (seed.eq(0).anyTrue()) {
         throw seedZero(block0 + i + seed.eq(0).firstTrue());
@@ -636,6 +643,21 @@ public final class SeedLmDecoder {
     for (int i = 0; i < DOT_BLOCKS; i++) {
       col[i] = colStart[col[i]] >>> 4;
     }
+  }
+
+  /**
+   * The {@code DOT_INTS} 32-bit words at byte {@code at}, each read little-endian. {@code IntVector.fromByteArray}
+   * is gone after JDK 19, so they are a byte vector reinterpreted as ints where that is little-endian (checked once,
+   * {@link #BYTES_AS_INTS_LE}), else read one by one into {@code tmp} from {@code t}.
+   */
+  private static IntVector wordsLe(byte[] packed, int at, int[] tmp, int t) {
+    if (BYTES_AS_INTS_LE) {
+      return ByteVector.fromArray(DOT_BYTES, packed, at).reinterpretAsInts();
+    }
+    for (int k = 0; k < DOT_INTS.length(); k++) {
+      tmp[t + k] = (int) INT_LE.get(packed, at + 4 * k);
+    }
+    return IntVector.fromArray(DOT_INTS, tmp, t);
   }
 
   /** The 4-bit two's complement field at bits {@code 28 - shl .. 31 - shl} of each lane, as floats. */
