@@ -44,7 +44,7 @@ public final class AssembleJob {
     ShardWriter writer;
     if (spec.tensorCodec()) { // each tensor's encoded bytes are its unit's one row: no parts to gather
       Assembler.prepare(run);
-      shards = TensorAssembler.planShards(run, plan, maxShardBytes);
+      shards = TensorAssembler.planShards(run, plan, markers, maxShardBytes);
       parts = List.of();
       writer = (r, s, c) -> TensorAssembler.writeShard(r, spec, plan, s, c);
     } else {

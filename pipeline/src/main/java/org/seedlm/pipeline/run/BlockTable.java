@@ -181,6 +181,24 @@ public final class BlockTable {
     return new Codes(blocks.stream().mapToLong(Long::longValue).toArray(), codes.toArray(new byte[0][]));
   }
 
+  /** The {@code bits} column of a file, alone (column projection: no code is read). */
+  private static final MessageType BITS = Types.buildMessage()
+      .required(PrimitiveTypeName.INT32).named("bits")
+      .named("seedlm_block");
+
+  /** Reads only the {@code bits} column of a file, one value per row (a tensor codec's row: its encoded length). */
+  public static long[] readBits(Path path, Configuration conf) throws IOException {
+    Configuration projected = new Configuration(conf);
+    projected.set(ReadSupport.PARQUET_READ_SCHEMA, BITS.toString());
+    List<Long> bits = new ArrayList<>();
+    try (ParquetReader<Group> r = ParquetReader.builder(new GroupReadSupport(), path).withConf(projected).build()) {
+      for (Group g = r.read(); g != null; g = r.read()) {
+        bits.add((long) g.getInteger("bits", 0));
+      }
+    }
+    return bits.stream().mapToLong(Long::longValue).toArray();
+  }
+
   private static double real(Group g, String field) {
     Type t = g.getType().getType(field);
     return t.asPrimitiveType().getPrimitiveTypeName() == PrimitiveTypeName.DOUBLE

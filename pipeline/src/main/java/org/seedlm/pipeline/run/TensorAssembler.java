@@ -20,12 +20,19 @@ import org.seedlm.pipeline.safetensors.DType;
 public final class TensorAssembler {
   private TensorAssembler() {}
 
-  /** Groups the output tensors into shards of at most {@code maxShardBytes}, reading each tensor's encoded size. */
-  public static List<Assembler.OutputShard> planShards(RunDirectory run, Plan plan, long maxShardBytes)
-      throws IOException {
+  /**
+   * Groups the output tensors into shards of at most {@code maxShardBytes}. Each tensor's encoded size is its row's
+   * {@code bits} column, read alone ({@link BlockTable#readBits}) from the file its marker in {@code markers} (the
+   * run's commit markers in unit order, from {@link Assembler#checkComplete}) names: the driver reads no code.
+   */
+  public static List<Assembler.OutputShard> planShards(RunDirectory run, Plan plan, List<CommitMarker> markers,
+      long maxShardBytes) throws IOException {
     TreeMap<String, Long> sizes = new TreeMap<>();
     for (PlannedTensor t : plan.tensors()) {
-      sizes.put(t.name() + PackedFormat.PACKED_SUFFIX, (long) tensorBytes(run, plan, t).length);
+      CommitMarker m = markers.get(t.firstUnit());
+      long[] bits = BlockTable.readBits(run.path(m.file()), run.conf());
+      checkOneRow(run, t, m, bits.length);
+      sizes.put(t.name() + PackedFormat.PACKED_SUFFIX, bits[0] / 8);
     }
     return Assembler.groupShards(Assembler.withKept(plan, sizes), maxShardBytes);
   }
@@ -50,9 +57,9 @@ public final class TensorAssembler {
   /** Assembles a complete run on one machine: the shards one after the other, then {@link Assembler#finish}. */
   public static List<Assembler.ShardResult> assembleLocally(RunDirectory run, RunSpec spec, Plan plan,
       long maxShardBytes, Configuration conf) throws IOException {
-    Assembler.checkComplete(run, plan);
+    List<CommitMarker> markers = Assembler.checkComplete(run, plan);
     Assembler.prepare(run);
-    List<Assembler.OutputShard> shards = planShards(run, plan, maxShardBytes);
+    List<Assembler.OutputShard> shards = planShards(run, plan, markers, maxShardBytes);
     List<Assembler.ShardResult> results = new ArrayList<>();
     for (Assembler.OutputShard s : shards) {
       results.add(writeShard(run, spec, plan, s, conf));
@@ -61,16 +68,21 @@ public final class TensorAssembler {
     return results;
   }
 
+  /** Refuses a tensor that is not one unit of one row (its file holds {@code rows}). */
+  private static void checkOneRow(RunDirectory run, PlannedTensor t, CommitMarker m, int rows) throws IOException {
+    if (t.numUnits() != 1 || rows != 1 || m.rows() != 1) {
+      throw new IOException(String.format("Cannot assemble %s: a tensor codec's tensor is one unit of one row, "
+          + "unit %d has %d rows (its commit says %d) and the plan %d units (delete %s to recompute it)", t.name(),
+          t.firstUnit(), rows, m.rows(), t.numUnits(), run.commitPath(t.firstUnit())));
+    }
+  }
+
   /** The encoded bytes of a committed tensor, checked against its commit marker (one row, SHA-256). */
   static byte[] tensorBytes(RunDirectory run, Plan plan, PlannedTensor t) throws IOException {
     int id = t.firstUnit();
     CommitMarker m = run.readCommit(id);
     BlockTable.Codes rows = BlockTable.readCodes(run.path(m.file()), run.conf());
-    if (t.numUnits() != 1 || rows.size() != 1 || m.rows() != 1) {
-      throw new IOException(String.format("Cannot assemble %s: a tensor codec's tensor is one unit of one row, "
-          + "unit %d has %d rows (its commit says %d) and the plan %d units (delete %s to recompute it)", t.name(),
-          id, rows.size(), m.rows(), t.numUnits(), run.commitPath(id)));
-    }
+    checkOneRow(run, t, m, rows.size());
     byte[] code = rows.code(0);
     if (!Sha256.of(code).equals(m.codeSha256())) {
       throw new IOException(String.format("Cannot assemble %s: unit %d's encoded bytes do not match the checksum in "
