@@ -79,7 +79,7 @@ public final class KashinCodec implements TensorCodec {
     for (int k = 0; k < block; k++) {
       double a = Math.sqrt((k == 0 ? 1.0 : 2.0) / block);
       for (int n = 0; n < block; n++) {
-        dct[k * block + n] = a * Math.cos(Math.PI * (2 * n + 1) * k / (2.0 * block));
+        dct[k * block + n] = a * StrictMath.cos(Math.PI * (2 * n + 1) * k / (2.0 * block));
       }
     }
   }
