@@ -48,6 +48,30 @@ class QuantizeJobTest extends SparkTestBase {
   }
 
   @Test
+  void aTensorTooLargeForATensorCodecIsRefusedBeforeTheRunIsTouched(@TempDir java.nio.file.Path tmp) throws Exception {
+    // a header-only checkpoint: one [65536, 32768] float32 tensor (2^31 weights) whose 8 GiB of data are a hole
+    java.nio.file.Path model = Files.createDirectories(tmp.resolve("model"));
+    String big = "model.layers.0.mlp.down_proj.weight";
+    byte[] header = new org.seedlm.pipeline.safetensors.SafetensorsWriter().metadata("format", "pt")
+        .add(big, org.seedlm.pipeline.safetensors.DType.F32, new long[] {65536, 32768}, out -> {
+          throw new AssertionError("no weight is read");
+        }).headerBytes();
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(model.resolve("model.safetensors").toFile(), "rw")) {
+      f.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+      f.write(header);
+      f.setLength(8 + header.length + (4L << 31));
+    }
+    java.nio.file.Path run = tmp.resolve("run");
+    QuantizeJob.Options o = new QuantizeJob.Options(model.toString(), run.toString(), "int8-row", List.of(big),
+        List.of(), UNIT_BLOCKS, "fail", "reference", Set.of(), 0);
+    org.seedlm.pipeline.BadInputException e =
+        assertThrows(org.seedlm.pipeline.BadInputException.class, () -> QuantizeJob.run(spark, o, OUT));
+    assertTrue(e.getMessage().contains("Cannot quantize " + big + " with int8-row: it has 2,147,483,648 weights")
+        && e.getMessage().contains("--exclude"), e.getMessage());
+    assertFalse(Files.exists(run.resolve("run.json")), "the run directory is not touched");
+  }
+
+  @Test
   void quantizeAssembleAndErrorsMatchThePipelineCore(@TempDir java.nio.file.Path tmp) throws Exception {
     String run = tmp.resolve("run").toString();
     QuantizeJob.Result r = QuantizeJob.run(spark, options(run, Set.of()), OUT);

@@ -16,6 +16,15 @@ import java.util.Map;
  */
 public interface TensorCodec {
 
+  /** The most weights a tensor of a tensor-level codec may have: it is encoded from one {@code float[]}. */
+  long MAX_WEIGHTS = Integer.MAX_VALUE - 8;
+
+  /**
+   * The most bytes an encoded tensor may have: it is stored as one row of the block table, whose {@code bits}
+   * column (its length in bits) is a 32-bit integer.
+   */
+  int MAX_ENCODED_BYTES = Integer.MAX_VALUE / 8;
+
   /** Canonical name, parseable by {@link TensorCodecs#parse(String)}, e.g. {@code int8-row}. */
   String name();
 
@@ -45,6 +54,24 @@ public interface TensorCodec {
     long numel = org.seedlm.pipeline.safetensors.TensorInfo.numel(shape);
     long cols = shape.length == 0 ? 1 : shape[shape.length - 1];
     return new int[] {Math.toIntExact(cols == 0 ? 0 : numel / cols), Math.toIntExact(cols)};
+  }
+
+  /**
+   * Refuses a tensor too large for a tensor-level codec, naming it: more than {@link #MAX_WEIGHTS} weights
+   * ({@code encodedBytes} &lt; 0: before encoding), or an encoding of more than {@link #MAX_ENCODED_BYTES} bytes.
+   */
+  static void checkSize(String codec, String tensor, long numel, long encodedBytes) {
+    String what = numel > MAX_WEIGHTS
+        ? String.format("it has %,d weights, more than the %,d a tensor-level codec encodes at once", numel, MAX_WEIGHTS)
+        : encodedBytes > MAX_ENCODED_BYTES
+            ? String.format("its encoding is %,d bytes, more than the %,d one block-table row holds (its bits column is "
+                + "a 32-bit integer)", encodedBytes, MAX_ENCODED_BYTES)
+            : null;
+    if (what != null) {
+      throw new org.seedlm.pipeline.BadInputException(String.format("Cannot quantize %s with %s: %s; quantize it with a "
+          + "block codec (seedlm-4bit, rtn-sym-b4-g128, nf4-g64, ...) in another run, or leave it out of this one "
+          + "with --exclude", tensor, codec, what));
+    }
   }
 
   /** Checks the arguments of {@link #encode}: shape positive, array of the right size, weights finite. */

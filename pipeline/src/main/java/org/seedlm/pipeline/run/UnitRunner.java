@@ -133,10 +133,12 @@ public final class UnitRunner {
   private static Encoded encodeTensor(Context ctx, Configuration conf, WorkUnit u) throws IOException {
     TensorCodec codec = ctx.spec().newTensorCodec();
     long[] shape = open(new Path(new Path(ctx.modelDir()), u.shard()), conf).info(u.tensor()).shape();
+    TensorCodec.checkSize(codec.name(), u.tensor(), org.seedlm.pipeline.safetensors.TensorInfo.numel(shape), -1);
     int[] rc = TensorCodec.matrixShape(shape);
     int numel = Math.multiplyExact(rc[0], rc[1]);
     UnitWeights in = readWeights(ctx.modelDir(), u, numel, ctx.spec().nonFinite(), conf);
     byte[] code = codec.encode(in.weights(), rc[0], rc[1]);
+    TensorCodec.checkSize(codec.name(), u.tensor(), numel, code.length);
     ErrorStats s = new ErrorStats().add(in.weights(), 0, codec.decode(code, rc[0], rc[1]), 0, numel);
     BlockRow row = new BlockRow(u.tensor(), TensorSelection.layerOf(u.tensor()), TensorSelection.kindOf(u.tensor()),
         u.id(), 0, codec.name(), code, numel, Math.multiplyExact(8, code.length),

@@ -73,4 +73,21 @@ class Int8RowCodecTest {
     assertThrows(IllegalArgumentException.class, () -> new Int8RowCodec(6).encode(new float[] {Float.NaN}, 1, 1));
     assertThrows(IllegalArgumentException.class, () -> new Int8RowCodec(6).encode(new float[3], 2, 2));
   }
+
+  @Test
+  void tensorsTooLargeForOneRowAreRefusedNamingThem() {
+    // the limits: one float[] of weights, and an encoding whose length in bits fits the 32-bit bits column
+    TensorCodec.checkSize("int8-row", "t", TensorCodec.MAX_WEIGHTS, TensorCodec.MAX_ENCODED_BYTES);
+    assertEquals(268_435_455, TensorCodec.MAX_ENCODED_BYTES);
+    assertEquals(Integer.MAX_VALUE, 8L * TensorCodec.MAX_ENCODED_BYTES + 7);
+    BadInputException w = assertThrows(BadInputException.class,
+        () -> TensorCodec.checkSize("kashin", "lm_head.weight", 16384L * 131072, -1));
+    assertEquals("Cannot quantize lm_head.weight with kashin: it has 2,147,483,648 weights, more than the "
+        + "2,147,483,639 a tensor-level codec encodes at once; quantize it with a block codec (seedlm-4bit, "
+        + "rtn-sym-b4-g128, nf4-g64, ...) in another run, or leave it out of this one with --exclude", w.getMessage());
+    BadInputException b = assertThrows(BadInputException.class,
+        () -> TensorCodec.checkSize("int8-row", "model.layers.0.mlp.down_proj.weight", 300_000_000, 318_750_004));
+    assertEquals(true, b.getMessage().contains("its encoding is 318,750,004 bytes, more than the 268,435,455 one "
+        + "block-table row holds"), b.getMessage());
+  }
 }

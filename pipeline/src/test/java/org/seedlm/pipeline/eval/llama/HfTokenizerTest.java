@@ -44,6 +44,8 @@ class HfTokenizerTest {
   }
 
   static HfTokenizer stories() throws IOException {
+    Assumptions.assumeTrue(Files.exists(STORIES.resolve("tokenizer.json")),
+        "../shared/models/stories260K is absent: skipping the tests on the real Llama checkpoint");
     return HfTokenizer.load(new Configuration(), new Path(STORIES.toAbsolutePath().toString()));
   }
 
