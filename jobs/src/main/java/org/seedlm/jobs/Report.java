@@ -80,6 +80,12 @@ final class Report implements Callable<Integer> {
       + "evaluations, stored in the runs; rows alloc-kl-B) (default: ${DEFAULT-VALUE})")
   String objective = Allocate.Objective.SQ_ERR.option;
 
+  @Option(names = "--sensitivity-items", description = "With --objective kl: cloze items of each per-tensor "
+      + "evaluation of the KL objective (half as many MLM sentences or Brown passages), fewer than --items to make its "
+      + "tensors x codecs evaluations cheaper; every row is still evaluated with --items (default: --items; `seedlm "
+      + "allocate --items N` reuses the values stored with N)")
+  Integer sensitivityItems;
+
   @Option(names = "--html", description = "Also write the comparison as one self-contained HTML page with charts "
       + "(any Hadoop path)")
   String html;
@@ -126,6 +132,9 @@ final class Report implements Callable<Integer> {
           + names + " has none (add one, e.g. seedlm-4bit, or give --allocate \"\")");
     }
     Allocate.Objective obj = Allocate.Objective.parse("report", objective);
+    if (sensitivityItems != null && sensitivityItems < 1) {
+      throw new BadInputException("Cannot report: --sensitivity-items " + sensitivityItems + " must be at least 1");
+    }
     SeedLmConf c = SeedLmConf.load();
     Configuration local = spark.hadoopConf();
     Path modelDir = model != null ? new Path(model)
@@ -170,8 +179,10 @@ final class Report implements Callable<Integer> {
           page.addRun(s, run, r.bpw(), r.verified(), r.gate(), r.report().meanKl());
         }
       }
-      Allocate.Measured m = targets.isEmpty() ? null
-          : Allocate.Measured.of(sources, obj == Allocate.Objective.KL ? evaluation : null);
+      Evaluation kl = obj != Allocate.Objective.KL || targets.isEmpty() ? null
+          : sensitivityItems == null || sensitivityItems == items ? evaluation
+          : evaluation(local, modelDir, corpus, sensitivityItems, c.progressSeconds());
+      Allocate.Measured m = targets.isEmpty() ? null : Allocate.Measured.of(sources, kl);
       for (double target : targets) {
         String label = String.format(Locale.ROOT, obj == Allocate.Objective.KL ? "alloc-kl-%.2f" : "alloc-%.2f",
             target);

@@ -38,4 +38,11 @@ class AllocateOptionsTest {
     assertEquals("2", r[0], r[1] + r[2]);
     assertTrue(r[2].contains("Cannot allocate: --objective entropy is not one of sq-err"), r[2]);
   }
+
+  @Test
+  void reportRefusesSensitivityItemsBelowOneBeforeStartingSpark(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+    String[] r = CliRun.run("report", "--work", tmp.toString(), "--objective", "kl", "--sensitivity-items", "0");
+    assertEquals("2", r[0], r[1] + r[2]);
+    assertTrue(r[2].contains("Cannot report: --sensitivity-items 0 must be at least 1"), r[2]);
+  }
 }

@@ -145,11 +145,18 @@ class LlamaEndToEndTest {
     assertEquals("0", vk[0], vk[1] + vk[2]);
     assertTrue(vk[1].contains("[verify] OK"), vk[1]);
 
-    // the same report with a KL limit no 4-bit codec meets here: exit 4, naming both codecs
+    // the same report with a KL limit no 4-bit codec meets here: exit 4, naming both codecs; its KL-allocated row
+    // takes the per-tensor KL from the 4-item evaluations allocate stored (--sensitivity-items 4: nothing measured
+    // again) and is evaluated with the rows' 12 items
     String[] f = CliRun.run("report", "--work", tmp.resolve("work").toString(), "--model", STORIES.toString(),
         "--codecs", "seedlm-4bit,rtn-sym-b4-g128", "--items", "12", "--brown", brown, "--max-drop-accuracy", "100",
-        "--max-kl", "0.001", "--master", "local[2]");
+        "--max-kl", "0.001", "--master", "local[2]", "--allocate", "4.01", "--objective", "kl", "--sensitivity-items",
+        "4");
     assertEquals("4", f[0], f[1] + f[2]);
-    assertTrue(f[2].contains("seedlm: report: failed seedlm-4bit (gate), rtn-sym-b4-g128 (gate)"), f[2]);
+    assertTrue(f[2].contains("seedlm: report: failed seedlm-4bit (gate), rtn-sym-b4-g128 (gate), alloc-kl-4.01 (gate)"),
+        f[2]);
+    assertTrue(f[1].lines().noneMatch(l -> l.contains(" quantized alone: KL ")), f[1]);
+    assertTrue(f[1].lines().anyMatch(l -> l.startsWith("[sensitivity] seedlm-4bit: 35 tensors, every KL reused")), f[1]);
+    assertEquals(written, Files.getLastModifiedTime(stored));
   }
 }
