@@ -95,7 +95,9 @@ final class Allocate implements Callable<Integer> {
 
     System.out.printf(Locale.ROOT, "[allocate] %d runs, %d tensors, %,d weights; target %,d bits (%.4f bits/weight); "
         + "%s dynamic program on a %,d-bit grid%n", m.runs().size(), m.items().size(), m.weights(), maxBits,
-        (double) maxBits / m.weights(), res.exact() ? "exact" : "rounded-up (feasible, maybe not optimal)",
+        (double) maxBits / m.weights(), res.exact() ? "exact"
+            : String.format(Locale.ROOT, "rounded-up (feasible; the optimum is at least %.6g, this choice %.6g)",
+                res.lowerBound(), res.cost()),
         res.gridBits());
     boolean byKl = obj == Objective.KL;
     System.out.printf("%-56s %-17s %8s %9s%s%n", "tensor", "codec", "bits/w", "rel_err", byKl ? "  KL alone" : "");

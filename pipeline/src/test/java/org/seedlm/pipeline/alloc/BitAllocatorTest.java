@@ -67,6 +67,7 @@ class BitAllocatorTest {
       long budget = min + (long) (r.nextDouble() * (max - min + 1));
       BitAllocator.Result res = BitAllocator.solve(items, budget);
       assertTrue(res.exact());
+      assertEquals(res.cost(), res.lowerBound(), 0.0);
       assertTrue(res.bits() <= budget, "fits: " + res.bits() + " > " + budget);
       assertEquals(bruteForce(items, budget), res.cost(), 1e-9, "trial " + trial);
       long bits = 0;
@@ -103,6 +104,7 @@ class BitAllocatorTest {
       assertTrue(!res.exact() && res.gridBits() > 7, "a coarse grid was used");
       assertTrue(res.bits() <= budget);
       assertTrue(res.cost() >= optimum - 1e-9);
+      assertTrue(res.lowerBound() <= optimum + 1e-9, "the rounded-down DP is a lower bound");
       checked++;
     }
     assertTrue(checked >= 100, "coarse instances checked: " + checked);
