@@ -108,12 +108,8 @@ public final class QuantizeJob {
 
     /** The plan of {@code sources}: whole tensors, or units of {@code unitBlocks} blocks. */
     Plan plan(List<Planner.SourceTensor> sources, TensorSelection selection, int unitBlocks) {
-      if (!tensorLevel()) {
-        return Planner.plan(sources, selection, block.blockSize(), unitBlocks, block.groupBlocks());
-      }
-      Plan plan = Planner.planTensors(sources, selection);
-      plan.tensors().forEach(t -> TensorCodec.checkSize(name, t.name(), t.numel(), -1)); // before the run is touched
-      return plan;
+      return tensorLevel() ? Planner.planTensors(sources, selection, name)
+          : Planner.plan(sources, selection, block.blockSize(), unitBlocks, block.groupBlocks());
     }
   }
 

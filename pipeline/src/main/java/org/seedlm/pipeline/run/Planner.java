@@ -62,10 +62,16 @@ public final class Planner {
 
   /**
    * Plans a run of a tensor-level codec ({@link org.seedlm.pipeline.codec.TensorCodec}): every selected tensor is
-   * one unit of one "block", the whole tensor, so the plan has block size 0 and one block per unit.
+   * one unit of one "block", the whole tensor, so the plan has block size 0 and one block per unit. A selected
+   * tensor too large for one encoding is refused here, before any run is touched
+   * ({@link org.seedlm.pipeline.codec.TensorCodec#checkSize}).
+   *
+   * @param codec the codec's name, for the message
    */
-  public static Plan planTensors(List<SourceTensor> tensors, TensorSelection selection) {
-    return build(tensors, selection, 0, 1);
+  public static Plan planTensors(List<SourceTensor> tensors, TensorSelection selection, String codec) {
+    Plan plan = build(tensors, selection, 0, 1);
+    plan.tensors().forEach(t -> org.seedlm.pipeline.codec.TensorCodec.checkSize(codec, t.name(), t.numel(), -1));
+    return plan;
   }
 
   /** The plan of the selected tensors, cut into units of {@code unitBlocks} blocks (block size 0: whole tensors). */

@@ -133,7 +133,7 @@ public final class RunFixture {
   /** Creates the run directory, spec and plan of a tensor-level codec ({@link TensorCodecs}): one unit per tensor. */
   public RunFixture planTensorCodec(String nonFinite) throws IOException {
     TensorCodec c = TensorCodecs.parse(codecName);
-    return plan(c.name(), c.params(), 1, nonFinite, Planner::planTensors);
+    return plan(c.name(), c.params(), 1, nonFinite, (src, sel) -> Planner.planTensors(src, sel, c.name()));
   }
 
   private RunFixture plan(String name, java.util.Map<String, String> params, int unitBlocks, String nonFinite,
