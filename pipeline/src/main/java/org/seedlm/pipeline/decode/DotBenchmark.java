@@ -1,42 +1,26 @@
 package org.seedlm.pipeline.decode;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.util.Locale;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.seedlm.pipeline.codec.SeedLmParams;
 import org.seedlm.pipeline.eval.MatMul;
 
 /**
- * Where the cycles of the fused matrix-vector kernel ({@link SeedLmDecoder#dot}) go, on one thread and one
- * Llama-sized SeedLM 4-bit matrix of valid random codes: the whole kernel against probes that each do one part
- * of its per-block work over the same codes, and float32 {@link MatMul} on the decoded matrix.
+ * Where the cycles of the fused matrix-vector kernel ({@link SeedLmDecoder#dotRows}) go, on one thread and one
+ * Llama-sized SeedLM 4-bit matrix of valid random codes: the whole kernel (through {@link SeedLmLinear}, four
+ * rows a call) against its pass 1 alone over the same codes, and float32 {@link MatMul} on the decoded matrix.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -cp ... org.seedlm.pipeline.decode.DotBenchmark [out in [reps]]
  * </pre>
  *
- * Defaults: {@code 5632 2048 20} (TinyLlama's gate/up projection). Probes over the same codes:
- *
- * <ul>
- *   <li>{@code pass 1 (unpack)}: {@link SeedLmDecoder#unpackDot} over every block, 16 at a time: the words read,
- *       seeds and coefficients in integer vectors, the colStart read (random in its 256 KiB table).
- *   <li>{@code table loads}: the colStart read and the three 8-float loads of U(s) columns from the wide cycle
- *       table (random in 437 KiB), summed lane-wise; no coefficients, no x.
- *   <li>{@code old kernel (scalar unpack)}: the previous kernel's per-block work (fields extracted one block at a
- *       time, three table lookups of {@code q 2^e}, a {@code colDelta} read per column), summed as scalars.
- * </ul>
- *
- * Each figure is the best of {@code reps} passes over the matrix, printed as weights per second and
- * nanoseconds per block; {@code exact} says whether the fused kernel equals MatMul on the decoded matrix on
- * every output.
+ * Defaults: {@code 5632 2048 20} (TinyLlama's gate/up projection). {@code pass 1 (unpack)} is {@link
+ * SeedLmDecoder#unpackDot} over every block in the kernel's order (up to 64 blocks of each of 4 rows at a time): the
+ * words read, seeds and coefficients in integer vectors, the cycle-position read (random in its 128 KiB table),
+ * the column starts computed. Each figure is the best of {@code reps} passes over the matrix, printed as weights
+ * per second and nanoseconds per block; {@code exact} says whether the fused kernel equals MatMul on the decoded
+ * matrix on every output.
  */
 public final class DotBenchmark {
-  private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
-  private static final VarHandle WORD_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
   static volatile float sink;
 
   private DotBenchmark() {}
@@ -66,12 +50,9 @@ public final class DotBenchmark {
     Runnable[] probes = {
         () -> MatMul.rows(x, 1, in, w, 0, 0, out, null, yF32, out),
         () -> fused(linear, x, yDot, out),
-        () -> sink += pass1(dec, packed, blocks),
-        () -> sink += tableLoads(dec, packed, blocks),
-        () -> sink += scalarUnpack(dec, packed, blocks),
+        () -> sink += pass1(dec, packed, out, in / 8),
     };
-    String[] names = {"float32 MatMul", "fused dot (SeedLmLinear)", "pass 1 (unpack)", "table loads",
-        "old kernel (scalar unpack)"};
+    String[] names = {"float32 MatMul", "fused dot (SeedLmLinear)", "pass 1 (unpack)"};
     for (int i = 0; i < probes.length; i++) { // compile everything before timing anything
       for (int r = 0; r < 5; r++) {
         probes[i].run();
@@ -96,53 +77,28 @@ public final class DotBenchmark {
     }
   }
 
-  private static float pass1(SeedLmDecoder dec, byte[] packed, int blocks) {
+  /** Pass 1 of the kernel alone, over the blocks in the kernel's order: 16 of each of 4 rows at a time. */
+  private static float pass1(SeedLmDecoder dec, byte[] packed, int out, int nb) {
+    int rows = SeedLmDecoder.DOT_ROWS;
+    int step = SeedLmDecoder.STEP;
     SeedLmDecoder.DotScratch s = new SeedLmDecoder.DotScratch();
-    int[] offset = new int[SeedLmDecoder.DOT_BLOCKS];
+    int[] offset = new int[rows * nb];
     float sum = 0;
-    for (int b = 0; b + SeedLmDecoder.DOT_BLOCKS <= blocks; b += SeedLmDecoder.DOT_BLOCKS) {
-      dec.unpackDot(packed, 4 * b, b, offset, 0, s.col, s.th);
-      sum += s.th[b & 15] + s.col[b & 15];
+    for (int o = 0; o + rows <= out; o += rows) {
+      int at = o * nb * 4;
+      for (int b = 0; b < nb; b += step) {
+        int n = Math.min(step, nb - b);
+        for (int r = 0; r < rows; r++) {
+          dec.unpackDot(packed, at + 4 * (r * nb + b), n, (long) (o + r) * nb + b, offset, r * nb + b, s.col, s.th,
+              step * r);
+        }
+        dec.columnStarts(s.col, n);
+        sum += s.th[b & 15] + s.col[b & 15];
+      }
     }
     return sum;
   }
 
-  private static float tableLoads(SeedLmDecoder dec, byte[] packed, int blocks) {
-    int[] colStart = dec.columnStarts();
-    float[] wide = dec.wideColumns();
-    int colLen = dec.cycleColumns().length / 3;
-    FloatVector acc = FloatVector.zero(S8);
-    for (int b = 0; b < blocks; b++) {
-      int c0 = colStart[word(packed, b) >>> 16] >>> 4;
-      acc = acc.add(FloatVector.fromArray(S8, wide, c0)).add(FloatVector.fromArray(S8, wide, c0 + colLen))
-          .add(FloatVector.fromArray(S8, wide, c0 + 2 * colLen));
-    }
-    return acc.reduceLanes(VectorOperators.ADD);
-  }
-
-  private static float scalarUnpack(SeedLmDecoder dec, byte[] packed, int blocks) {
-    int[] colStart = dec.columnStarts();
-    int[] delta = dec.columnDeltas();
-    float s0 = 0;
-    float s1 = 0;
-    float s2 = 0;
-    int cols = 0;
-    for (int b = 0; b < blocks; b++) {
-      int v = word(packed, b);
-      int eb = (v >>> 8) & 0xF0;
-      s0 += SeedLmDecoder.coefficient((v >>> 8) & 0xFF);
-      s1 += SeedLmDecoder.coefficient(eb | (v >>> 4) & 15);
-      s2 += SeedLmDecoder.coefficient(eb | v & 15);
-      int cs = colStart[v >>> 16];
-      int d = (cs & 15) * 3;
-      cols += (cs >>> 4) + delta[d + 1] + delta[d + 2];
-    }
-    return s0 + s1 + s2 + cols;
-  }
-
-  private static int word(byte[] packed, int b) {
-    return (int) WORD_BE.get(packed, 4 * b);
-  }
   private static double best(int reps, Runnable r) {
     double best = Double.POSITIVE_INFINITY;
     for (int i = 0; i < reps; i++) {

@@ -64,10 +64,10 @@ public final class SeedLmDecoder {
   private static final ConcurrentHashMap<SeedLmParams, Tables> TABLES = new ConcurrentHashMap<>();
   private static final VectorSpecies<Float> S4 = FloatVector.SPECIES_128;
   private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
-  /** Whether MatMul's L is 16 (a constant, so that dot compiles one of its two loops). */
+  /** Whether MatMul's L is 16 (a constant, so that dotRows compiles one of its two steps). */
   private static final boolean HALVES = MatMul.species().length() == 16;
   /**
-   * Integer lanes of {@link #dot}'s unpacking: 8, so that its float vectors are of the class of the weights' (a
+   * Integer lanes of {@link #dotRows}'s unpacking: 8, so that its float vectors are of the class of the weights' (a
    * second class at the same call sites makes JDK 17 give up the intrinsics there).
    */
   private static final VectorSpecies<Integer> DOT_INTS = IntVector.SPECIES_256;
@@ -104,7 +104,7 @@ public final class SeedLmDecoder {
   private final int[] colStart;
   private final int[] colDelta;
   private final float[] cols;
-  private final float[] wide; // ((2P - 1) * colLen,) the cycle table of dot, see Tables
+  private final char[] cyclePos; // (2^K,) for K <= 16: 1 + the position of each seed in the cycle, for dotRows
   private final int colLen;
   private static final int BATCH = 64;
   private final VectorSpecies<Float> species; // null: scalar
@@ -130,7 +130,7 @@ public final class SeedLmDecoder {
     this.colStart = t.colStart;
     this.colDelta = t.colDelta;
     this.cols = t.cols;
-    this.wide = t.wide;
+    this.cyclePos = t.cyclePos;
     this.colLen = t.colLen;
     this.species = pickSpecies(c, vectorBitSize);
     this.lastChunk = species == null ? 0 : c - species.length();
@@ -186,12 +186,12 @@ public final class SeedLmDecoder {
    * seed, {@code colStart[s] = (col0 << 4) | r0} packs where column 0 starts and {@code r0 = (pos[s] +
    * 1) mod P}; column j then starts at {@code col0 + colDelta[r0*P + j]}, so a block needs one table
    * read and no division. The values are copied from {@link SeedBasis#uf()} (the canonical decoder's
-   * table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16). {@code wide} (for
-   * {@link #dot}) repeats decimations 0 .. P-2 shifted by one after the P of {@code cols}: since {@code t + j =
-   * (n + 1) P + (r + j - P)} when {@code r + j >= P}, column j then starts at {@code col0 + j * colLen} for
-   * every seed, with no {@code colDelta} read ({@code (2P - 1) / P} times the floats of {@code cols}).
+   * table): about 1 float and 1 int per seed instead of C*P floats (512 KiB for K = 16). For
+   * {@link #dotRows} (K <= 16), {@code cyclePos[s] = pos[s] + 1} as a char: with it the kernel computes the
+   * column starts with integer arithmetic ({@link #columnStarts}), and reads 128 KiB + {@code cols} instead of
+   * colStart's 256 KiB + {@code cols}.
    */
-  private record Tables(int[] colStart, int[] colDelta, float[] cols, float[] wide, int colLen) {
+  private record Tables(int[] colStart, int[] colDelta, float[] cols, char[] cyclePos, int colLen) {
     static Tables build(SeedBasis basis, SeedLmParams params) {
       int cp = params.c() * params.p();
       int p = params.p();
@@ -222,14 +222,14 @@ public final class SeedLmDecoder {
           colDelta[r * p + j] = ((r + j) % p - r) * colLen + (r + j) / p;
         }
       }
-      // wide: the P decimations, then decimations 0 .. P-2 again, each shifted by one (wide[(P + r) * colLen + n]
-      // = ucycle[r + (n + 1) * P]), so that column j of U(s) starts at col0 + j * colLen for every seed
-      float[] wide = new float[(2 * p - 1) * colLen];
-      System.arraycopy(cols, 0, wide, 0, p * colLen);
-      for (int r = 0; r < p - 1; r++) {
-        System.arraycopy(cols, r * colLen + 1, wide, (p + r) * colLen, colLen - 1);
+      char[] cyclePos = null;
+      if (n < 1 << 16) {
+        cyclePos = new char[n + 1];
+        for (int m = 0; m < n; m++) {
+          cyclePos[x[m]] = (char) (m + 1);
+        }
       }
-      return new Tables(colStart, colDelta, cols, wide, colLen);
+      return new Tables(colStart, colDelta, cols, cyclePos, colLen);
     }
   }
 
@@ -500,10 +500,11 @@ public final class SeedLmDecoder {
   // Fused dot product (matrix-vector)
 
   /**
-   * Whether {@link #dot} can compute rows of {@code in} weights: the 4-bit layout (C = 8, P = 3, K = 16: one
+   * Whether {@link #dotRows} can compute rows of {@code in} weights: the 4-bit layout (C = 8, P = 3, K = 16: one
    * block is one 32-bit big-endian word), 8-lane vectors allowed, MatMul's L = 8 or 16 lanes, and {@code in} a
-   * multiple of 128 ({@value #DOT_BLOCKS} blocks: every row is whole steps of dot and whole vectors of MatMul, so
-   * it has no scalar tail; every Llama projection of hidden and intermediate sizes that are multiples of 128).
+   * multiple of 128 ({@value #DOT_BLOCKS} blocks: every row is whole steps of the kernel and whole vectors of
+   * MatMul, so it has no scalar tail; every Llama projection of hidden and intermediate sizes that are multiples
+   * of 128).
    */
   public boolean canDot(int in) {
     int l = MatMul.species().length();
@@ -513,7 +514,7 @@ public final class SeedLmDecoder {
 
   /**
    * {@code offset[i] = o}, the exponent offset of block {@code firstBlock + i} for {@code i < n} (0 for version
-   * 1: no offsets or {@code groupBlocks == 0}), as {@link #dot} takes them.
+   * 1: no offsets or {@code groupBlocks == 0}), as {@link #dotRows} takes them.
    */
   public void blockOffsets(long firstBlock, int n, int[] offsets, int groupBlocks, int[] offset) {
     checkOffsets(offsets, groupBlocks, firstBlock + n);
@@ -532,138 +533,272 @@ public final class SeedLmDecoder {
     }
   }
 
-  /** Blocks per step of {@link #dot}: pass 1 unpacks them into {@link DotScratch}, pass 2 multiplies. */
+  /** Rows of whole multiples of this many blocks go through {@link #dotRows} (8-lane integer vectors, L = 16). */
   static final int DOT_BLOCKS = 16;
 
-  /** Work arrays of {@link #dot} (a few hundred bytes, in L1), reused across the calls of one thread. */
+  /**
+   * Blocks per row per step of {@link #dotRows} (at most): pass 1 unpacks them into {@link DotScratch}, pass 2
+   * multiplies. 64, so that each pass's fixed cost per call (C2's range checks on the arrays) is spread thin.
+   */
+  static final int STEP = 64;
+
+  /** Rows of W per call of {@link #dotRows}. */
+  public static final int DOT_ROWS = 4;
+
+  /** Work arrays of {@link #dotRows} (about 1.3 KB, in L1), reused across the calls of one thread. */
   public static final class DotScratch {
-    final int[] col = new int[DOT_BLOCKS]; // (DOT_BLOCKS,) where column 0 of each block's U(s) starts in wide
-    final int[] th = new int[3 * DOT_BLOCKS]; // (3, DOT_BLOCKS) float bits of th_j of each block: q_j 2^(e + o)
-    final float[] lanes = new float[16]; // the 16 lanes of MatMul's accumulator, for its reduction
+    final int[] col = new int[DOT_ROWS * 3 * STEP]; // (rows, 3, STEP) where column j of U(s) starts in cols
+    final float[] th = new float[DOT_ROWS * 3 * STEP]; // (rows, 3, STEP) th_j of each block: q_j 2^(e + o)
+    final float[] acc = new float[DOT_ROWS * 16]; // (rows, L) the rows' accumulators between steps
   }
 
   /**
-   * One element of {@code W x} straight from the packed bits of one row of W, never writing the weights: blocks
-   * {@code firstBlock .. firstBlock + nBlocks - 1} hold the row's {@code nBlocks * 8} weights, {@code offset[i]}
-   * (from {@link #blockOffsets}) is block i's exponent offset o, and x starts at {@code x[xOff]}. Requires {@link
-   * #canDot}{@code (nBlocks * 8)}.
+   * Elements {@code yOff .. yOff + rows - 1} of {@code W x} straight from the packed bits of {@code rows} (1 to
+   * {@value #DOT_ROWS}) consecutive rows of W, never writing the weights: row r holds blocks {@code firstBlock + r
+   * nBlocks ..} ({@code nBlocks * 8} weights), block i of row r has exponent offset {@code offset[r nBlocks + i]}
+   * (from {@link #blockOffsets}), and x starts at {@code x[xOff]}. Requires {@link #canDot}{@code (nBlocks * 8)}.
    *
-   * <p>This is where generation from a packed model spends its time. Blocks go {@value #DOT_BLOCKS} at a time, in
-   * two passes. Pass 1 ({@link #unpackDot}) unpacks them with integer vectors, one lane per block (the 32-bit
-   * words read little-endian, so the big-endian fields sit at fixed bit positions): where U(s) starts, and {@code
-   * th_j = (float) q_j * 2^(e + o)}, the power of two built from its exponent bits ({@code e + o} is in [-108,
-   * 107], a normal float), which is exactly the decoder's {@code (q_j 2^e) 2^o} (both are exact). Pass 2 builds
-   * each block's 8 weights in a register by the operations of {@link #decode} ({@code U_0 th_0}, then FMAs with
-   * {@code th_1}, {@code th_2}), the columns of U(s) read from the wide table at {@code c0}, {@code c0 + colLen}
-   * and {@code c0 + 2 colLen} (see {@link Tables}), so they are its bits; then they go through {@link MatMul}'s
-   * per-element rule: lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's L lanes (for L = 16, two
-   * 8-lane halves: even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), {@code reduceLanes(ADD)} of
-   * the L lanes (for L = 16 the two halves put back together in MatMul's species, so the reduction is MatMul's on
-   * any JDK: JDK 17 adds lanes one by one in order, JDK 25 does not), plus MatMul's empty scalar tail {@code 0f}. So the result is bit for bit {@link
-   * MatMul#linear} of one input row by the decoded row. One loop over the row, pass 1 (inlined) every {@value
-   * #DOT_BLOCKS} blocks, and no float vector stored to an array: JDK 17 boxes a vector carried around a nested
-   * loop or across a call on every iteration, and gives up the intrinsics at call sites whose type profile also
-   * saw MatMul's 16-lane vectors.
+   * <p>This is where generation from a packed model spends its time. The rows go together, up to {@value #STEP}
+   * blocks of each at a time, in two passes. Pass 1 ({@link #unpackDot}) unpacks a row's blocks with integer
+   * vectors, one lane per block (the 32-bit words read little-endian, so the big-endian fields sit at fixed bit
+   * positions): where the three columns of U(s) start in {@code cols} ({@link #columnStarts}), and {@code th_j =
+   * (float) q_j * 2^(e + o)}, the power of two built from its exponent bits ({@code e + o} is in [-108, 107], a
+   * normal float), which is exactly the decoder's {@code (q_j 2^e) 2^o} (both are exact). Pass 2 ({@link #step})
+   * builds each block's 8 weights in a register by the operations of {@link #decode} ({@code U_0 th_0}, then FMAs
+   * with {@code th_1}, {@code th_2}), the columns read from {@code cols}, so they are its bits; then they go
+   * through {@link MatMul}'s per-element rule: lane-wise FMAs {@code x * w + acc} into an accumulator of MatMul's
+   * L lanes (for L = 16, two 8-lane halves: even blocks are lanes 0..7 of a chunk, odd blocks lanes 8..15), then
+   * {@code reduceLanes(ADD)} of the L lanes in MatMul's species (JDK 17 adds them one by one in order, JDK 25 does
+   * not: either way MatMul's order), plus MatMul's empty scalar tail {@code 0f}. So each result is bit for bit
+   * {@link MatMul#linear} of one input row by the decoded row. Each row's sum is its own chain of FMAs; with four
+   * independent chains the core overlaps them (one row alone waits on its accumulator), and each chunk of x is
+   * loaded once for the four rows. Fewer than four rows (the last rows of a matrix whose height is not a multiple
+   * of four) repeat the last one, whose extra results are dropped.
+   *
+   * <p>JDK 17's C2 gives up the Vector API intrinsics (and then allocates a vector on every operation) where a
+   * vector crosses a call it does not inline, or where one compilation inlines so much that it reaches its node
+   * limit. So the two passes are separate methods that take and return only arrays, each small enough to compile
+   * whole; the accumulators cross from one step to the next in {@code scratch.acc} (stored and loaded: the bits do
+   * not change).
    *
    * @throws IllegalArgumentException on a seed 0 (naming the block)
    */
-  public float dot(byte[] packed, long firstBlock, int nBlocks, int[] offset, float[] x, int xOff,
-      DotScratch scratch) {
+  public void dotRows(byte[] packed, long firstBlock, int nBlocks, int rows, int[] offset, float[] x, int xOff,
+      DotScratch scratch, float[] y, int yOff) {
+    if (rows < 1 || rows > DOT_ROWS) {
+      throw new IllegalArgumentException("dotRows takes 1 to " + DOT_ROWS + " rows, not " + rows);
+    }
     int at = Math.toIntExact(firstBlock * 4);
     int[] col = scratch.col;
-    int[] th = scratch.th;
-    if (!HALVES) {
-      FloatVector acc = FloatVector.zero(S8);
-      for (int b = 0, xo = xOff; b < nBlocks; b++, xo += 8) {
-        int i = b & (DOT_BLOCKS - 1);
-        if (i == 0) {
-          unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
-        }
-        FloatVector w = dotWeights(col, th, wide, colLen, i);
-        acc = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w, acc);
+    float[] th = scratch.th;
+    float[] acc = scratch.acc;
+    java.util.Arrays.fill(acc, 0f);
+    for (int b = 0; b < nBlocks; b += STEP) {
+      int n = Math.min(STEP, nBlocks - b); // a multiple of DOT_BLOCKS
+      for (int r = 0; r < DOT_ROWS; r++) {
+        int row = Math.min(r, rows - 1);
+        unpackDot(packed, at + 4 * (row * nBlocks + b), n, firstBlock + (long) row * nBlocks + b, offset,
+            row * nBlocks + b, col, th, r * STEP);
       }
-      return acc.reduceLanes(VectorOperators.ADD) + 0f;
-    }
-    FloatVector even = FloatVector.zero(S8); // MatMul's L = 16: even blocks are lanes 0..7, odd ones 8..15
-    FloatVector odd = even;
-    for (int b = 0, xo = xOff; b < nBlocks; b += 2, xo += 16) {
-      int i = b & (DOT_BLOCKS - 1);
-      if (i == 0) {
-        unpackDot(packed, at + 4 * b, firstBlock + b, offset, b, col, th);
+      columnStarts(col, n);
+      if (HALVES) {
+        stepHalves(col, th, cols, n, x, xOff + 8 * b, acc);
+      } else {
+        step(col, th, cols, n, x, xOff + 8 * b, acc);
       }
-      FloatVector w0 = dotWeights(col, th, wide, colLen, i);
-      FloatVector w1 = dotWeights(col, th, wide, colLen, i + 1);
-      even = FloatVector.fromArray(S8, x, xo).lanewise(VectorOperators.FMA, w0, even);
-      odd = FloatVector.fromArray(S8, x, xo + 8).lanewise(VectorOperators.FMA, w1, odd);
     }
-    // MatMul's reduceLanes(ADD) of its 16 lanes, on the same 16 lanes: its order is the JDK's (JDK 17 adds them one
-    // by one in lane order, later ones do not), so the halves are put together and reduced as MatMul reduces
-    even.intoArray(scratch.lanes, 0);
-    odd.intoArray(scratch.lanes, 8);
-    return FloatVector.fromArray(MatMul.species(), scratch.lanes, 0).reduceLanes(VectorOperators.ADD) + 0f;
+    VectorSpecies<Float> l = MatMul.species();
+    for (int r = 0; r < rows; r++) {
+      y[yOff + r] = FloatVector.fromArray(l, acc, l.length() * r).reduceLanes(VectorOperators.ADD) + 0f;
+    }
   }
 
   /**
-   * Pass 2 of {@link #dot}: the 8 weights of block i of the step, as {@link #combine8p3} computes them (column j
-   * of U(s) at {@code col[i] + j colLen} of the wide table). Vector operations are called here as {@code lanewise}
-   * rather than through {@code FloatVector.mul/fma}: the type profile is then this call site's (8 lanes only),
-   * not the one shared with MatMul's 16-lane vectors, with which JDK 17 gives up the intrinsics.
+   * Pass 2 of {@link #dotRows} for MatMul's L = 8: the n blocks of the step of each of the
+   * {@value #DOT_ROWS} rows, FMAs into row r's accumulator {@code acc[8 r ..]}. Each block's weights as {@link
+   * #combine8p3} computes them: {@code U_0 th_0}, then FMAs with {@code U_1, th_1} and {@code U_2, th_2}, column j of
+   * U(s) read at {@code col[t + j STEP]} of {@code cols}. Written out for each row rather than through a helper
+   * that returns a vector: C2 inlines a helper of more than 35 bytecodes only at call sites its profile calls hot,
+   * and where it does not, the vector is allocated. Vector operations are called as {@code lanewise} rather than
+   * {@code FloatVector.mul/fma}: the type profile is then this call site's (8 lanes only), not the one shared with
+   * MatMul's 16-lane vectors, with which JDK 17 gives up the intrinsics.
    */
-  private static FloatVector dotWeights(int[] col, int[] th, float[] wide, int colLen, int i) {
-    int c0 = col[i];
-    FloatVector w = FloatVector.fromArray(S8, wide, c0)
-        .lanewise(VectorOperators.MUL, Float.intBitsToFloat(th[i]));
-    w = FloatVector.fromArray(S8, wide, c0 + colLen).lanewise(VectorOperators.FMA,
-        FloatVector.broadcast(S8, Float.intBitsToFloat(th[DOT_BLOCKS + i])), w);
-    return FloatVector.fromArray(S8, wide, c0 + 2 * colLen).lanewise(VectorOperators.FMA,
-        FloatVector.broadcast(S8, Float.intBitsToFloat(th[2 * DOT_BLOCKS + i])), w);
+  private static void step(int[] col, float[] th, float[] cols, int n, float[] x, int xo, float[] acc) {
+    FloatVector a0 = FloatVector.fromArray(S8, acc, 0);
+    FloatVector a1 = FloatVector.fromArray(S8, acc, 8);
+    FloatVector a2 = FloatVector.fromArray(S8, acc, 16);
+    FloatVector a3 = FloatVector.fromArray(S8, acc, 24);
+    for (int i = 0; i < n; i++) {
+      FloatVector xv = FloatVector.fromArray(S8, x, xo + 8 * i);
+      int t0 = i; // block i of row r: col[3 r STEP + j STEP + i], th likewise
+      int t1 = 3 * STEP + i;
+      int t2 = 6 * STEP + i;
+      int t3 = 9 * STEP + i;
+      a0 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t0 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t0 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))), a0);
+      a1 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t1 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t1 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))), a1);
+      a2 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t2 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t2 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))), a2);
+      a3 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t3 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t3 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))), a3);
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, 8);
+    a2.intoArray(acc, 16);
+    a3.intoArray(acc, 24);
   }
 
   /**
-   * Pass 1 of {@link #dot}: column starts and coefficients (float bits) of the {@value #DOT_BLOCKS} blocks at byte
-   * {@code at} (block {@code block0}, offsets from {@code offset[o0]}), in integer vectors of {@code DOT_INTS}
-   * lanes.
+   * {@link #step} for MatMul's L = 16: row r's 16 lanes at {@code acc[16 r ..]}, even blocks into lanes 0..7 and
+   * odd ones into 8..15.
    */
-  void unpackDot(byte[] packed, int at, long block0, int[] offset, int o0, int[] col, int[] th) {
-    for (int i = 0; i < DOT_BLOCKS; i += DOT_INTS.length()) {
+  private static void stepHalves(int[] col, float[] th, float[] cols, int n, float[] x, int xo, float[] acc) {
+    FloatVector e0 = FloatVector.fromArray(S8, acc, 0);
+    FloatVector o0 = FloatVector.fromArray(S8, acc, 8);
+    FloatVector e1 = FloatVector.fromArray(S8, acc, 16);
+    FloatVector o1 = FloatVector.fromArray(S8, acc, 24);
+    FloatVector e2 = FloatVector.fromArray(S8, acc, 32);
+    FloatVector o2 = FloatVector.fromArray(S8, acc, 40);
+    FloatVector e3 = FloatVector.fromArray(S8, acc, 48);
+    FloatVector o3 = FloatVector.fromArray(S8, acc, 56);
+    for (int i = 0; i < n; i += 2) {
+      FloatVector xe = FloatVector.fromArray(S8, x, xo + 8 * i);
+      FloatVector xd = FloatVector.fromArray(S8, x, xo + 8 * i + 8);
+      int t0 = i;
+      int t1 = 3 * STEP + i;
+      int t2 = 6 * STEP + i;
+      int t3 = 9 * STEP + i;
+      e0 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t0 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t0 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))), e0);
+      o0 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t0 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[(t0 + 1) + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[(t0 + 1) + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[(t0 + 1) + STEP]),
+              FloatVector.fromArray(S8, cols, col[(t0 + 1)]).lanewise(VectorOperators.MUL, th[(t0 + 1)]))), o0);
+      e1 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t1 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t1 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))), e1);
+      o1 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t1 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[(t1 + 1) + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[(t1 + 1) + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[(t1 + 1) + STEP]),
+              FloatVector.fromArray(S8, cols, col[(t1 + 1)]).lanewise(VectorOperators.MUL, th[(t1 + 1)]))), o1);
+      e2 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t2 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t2 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))), e2);
+      o2 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t2 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[(t2 + 1) + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[(t2 + 1) + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[(t2 + 1) + STEP]),
+              FloatVector.fromArray(S8, cols, col[(t2 + 1)]).lanewise(VectorOperators.MUL, th[(t2 + 1)]))), o2);
+      e3 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[t3 + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[t3 + STEP]),
+              FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))), e3);
+      o3 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t3 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
+          FloatVector.broadcast(S8, th[(t3 + 1) + 2 * STEP]),
+          FloatVector.fromArray(S8, cols, col[(t3 + 1) + STEP]).lanewise(VectorOperators.FMA,
+              FloatVector.broadcast(S8, th[(t3 + 1) + STEP]),
+              FloatVector.fromArray(S8, cols, col[(t3 + 1)]).lanewise(VectorOperators.MUL, th[(t3 + 1)]))), o3);
+    }
+    e0.intoArray(acc, 0);
+    o0.intoArray(acc, 8);
+    e1.intoArray(acc, 16);
+    o1.intoArray(acc, 24);
+    e2.intoArray(acc, 32);
+    o2.intoArray(acc, 40);
+    e3.intoArray(acc, 48);
+    o3.intoArray(acc, 56);
+  }
+
+  /**
+   * Pass 1 of {@link #dotRows}, with {@link #columnStarts}: seeds and coefficients of the n blocks (a multiple of
+   * 8) at byte {@code at} (block {@code block0}, offsets from {@code offset[o0]}), in integer vectors of {@code
+   * DOT_INTS} lanes, into {@code col[3 base ..]} and {@code th[3 base ..]}.
+   */
+  void unpackDot(byte[] packed, int at, int n, long block0, int[] offset, int o0, int[] col, float[] th, int base) {
+    int c = 3 * base;
+    for (int i = 0; i < n; i += DOT_INTS.length()) {
       // LE word v = b3 b2 b1 b0 of the big-endian block b0 b1 b2 b3: seed = b0 b1, e | q0 = b2, q1 | q2 = b3
-      IntVector v = wordsLe(packed, at + 4 * i, col, i);
+      IntVector v;
+      if (BYTES_AS_INTS_LE) {
+        v = ByteVector.fromArray(DOT_BYTES, packed, at + 4 * i).reinterpretAsInts();
+      } else {
+        wordsLe(packed, at + 4 * i, col, c + i);
+        v = IntVector.fromArray(DOT_INTS, col, c + i);
+      }
       IntVector seed = v.and(0xFF).lanewise(VectorOperators.LSHL, 8).or(v.lanewise(VectorOperators.LSHR, 8).and(0xFF));
       if (seed.eq(0).anyTrue()) {
         throw seedZero(block0 + i + seed.eq(0).firstTrue());
       }
-      seed.intoArray(col, i);
+      seed.intoArray(col, c + i);
       FloatVector pow2 = v.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 28)
           .add(IntVector.fromArray(DOT_INTS, offset, o0 + i)).add(127).lanewise(VectorOperators.LSHL, 23)
           .reinterpretAsFloats();
-      signedNibble(v, 12).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, i);
-      signedNibble(v, 0).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, DOT_BLOCKS + i);
-      signedNibble(v, 4).lanewise(VectorOperators.MUL, pow2).reinterpretAsInts().intoArray(th, 2 * DOT_BLOCKS + i);
-    }
-    for (int i = 0; i < DOT_BLOCKS; i++) {
-      col[i] = colStart[col[i]] >>> 4;
+      // q_0, q_1, q_2: the 4-bit two's complement fields at bits 16..19, 28..31 and 24..27, shifted to the top and back
+      ((FloatVector) v.lanewise(VectorOperators.LSHL, 12).lanewise(VectorOperators.ASHR, 28)
+          .convert(VectorOperators.I2F, 0)).lanewise(VectorOperators.MUL, pow2).intoArray(th, c + i);
+      ((FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0))
+          .lanewise(VectorOperators.MUL, pow2).intoArray(th, c + STEP + i);
+      ((FloatVector) v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 28)
+          .convert(VectorOperators.I2F, 0)).lanewise(VectorOperators.MUL, pow2).intoArray(th, c + 2 * STEP + i);
     }
   }
 
   /**
-   * The {@code DOT_INTS} 32-bit words at byte {@code at}, each read little-endian. {@code IntVector.fromByteArray}
-   * is gone after JDK 19, so they are a byte vector reinterpreted as ints where that is little-endian (checked once,
-   * {@link #BYTES_AS_INTS_LE}), else read one by one into {@code tmp} from {@code t}.
+   * Where the three columns of U(s) of the n seeds of each row of the step ({@code col[3 r STEP + i]}, put there by
+   * {@link #unpackDot}) start in {@code cols}: column j at {@code col[3 r STEP + j STEP + i]}. With t = 1 + the seed's position in the cycle ({@code cyclePos}),
+   * column j starts at {@code f(t + j)}, {@code f(m) = (m mod 3) L + m / 3} (the rule of colStart and colDelta, L =
+   * colLen). Now {@code f(m) = m L mod (3L - 1)} (write m = 3a + d: m L = a (3L - 1) + a + d L, and a + d L < 3L -
+   * 1), so {@code f(t + j) = f(t) + j L}, less 3L - 1 where that reaches it; and f(t) = t L - (t / 3)(3L - 1), with
+   * t / 3 = {@code (t 43691) >>> 17} exactly for t < 2^16. Integer vectors do that without a branch, and the
+   * tables the kernel reads are {@code cyclePos} (128 KiB) and {@code cols} (256 KiB), which fit a 512 KiB L2.
    */
-  private static IntVector wordsLe(byte[] packed, int at, int[] tmp, int t) {
-    if (BYTES_AS_INTS_LE) {
-      return ByteVector.fromArray(DOT_BYTES, packed, at).reinterpretAsInts();
+  void columnStarts(int[] col, int n) {
+    int m = 3 * colLen - 1;
+    for (int c = 0; c < DOT_ROWS * 3 * STEP; c += 3 * STEP) {
+      for (int i = c; i < c + n; i++) {
+        col[i] = cyclePos[col[i]];
+      }
     }
+    for (int c = 0; c < DOT_ROWS * 3 * STEP; c += 3 * STEP) {
+      for (int i = c; i < c + n; i += DOT_INTS.length()) {
+        IntVector t = IntVector.fromArray(DOT_INTS, col, i);
+        IntVector c0 = t.mul(colLen).sub(t.mul(43691).lanewise(VectorOperators.LSHR, 17).mul(m));
+        c0.intoArray(col, i);
+        IntVector c1 = c0.add(colLen - m); // f(t) + L - (3L - 1): negative where f(t) + L < 3L - 1, then 3L - 1 back
+        c1.add(c1.lanewise(VectorOperators.ASHR, 31).and(m)).intoArray(col, i + STEP);
+        IntVector c2 = c0.add(2 * colLen - m);
+        c2.add(c2.lanewise(VectorOperators.ASHR, 31).and(m)).intoArray(col, i + 2 * STEP);
+      }
+    }
+  }
+
+  private static void wordsLe(byte[] packed, int at, int[] tmp, int t) {
     for (int k = 0; k < DOT_INTS.length(); k++) {
       tmp[t + k] = (int) INT_LE.get(packed, at + 4 * k);
     }
-    return IntVector.fromArray(DOT_INTS, tmp, t);
-  }
-
-  /** The 4-bit two's complement field at bits {@code 28 - shl .. 31 - shl} of each lane, as floats. */
-  private static FloatVector signedNibble(IntVector v, int shl) {
-    IntVector n = shl == 0 ? v : v.lanewise(VectorOperators.LSHL, shl);
-    return (FloatVector) n.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0);
   }
 
   /**
@@ -738,22 +873,9 @@ public final class SeedLmDecoder {
     }
   }
 
-  // Package-private views of the tables, for DotBenchmark's probes (not to be written).
-
-  float[] cycleColumns() {
+  /** The cycle table {@link #dotRows} reads its U(s) columns from (for tests; not to be written). */
+  float[] dotColumns() {
     return cols;
-  }
-
-  float[] wideColumns() {
-    return wide;
-  }
-
-  int[] columnStarts() {
-    return colStart;
-  }
-
-  int[] columnDeltas() {
-    return colDelta;
   }
 
   static float coefficient(int eqBits) {

@@ -16,7 +16,7 @@ import org.seedlm.pipeline.eval.MatMul;
  * decode) into a buffer that stays in the L1/L2 cache, then multiplies every input row by them with
  * {@link MatMul#rows}; each block is decoded once per call, whatever the number of input rows. Matrix-vector
  * (generation) with the 4-bit layout and rows of whole vectors skips the buffer ({@link #direct}, {@link
- * SeedLmDecoder#dot}): each block's weights are built in registers and multiplied into the accumulator at once. The result is bit for bit
+ * SeedLmDecoder#dotRows}): each block's weights are built in registers and multiplied into the accumulator at once. The result is bit for bit
  * {@code MatMul.linear(x, decode(W))} (decoding first, then multiplying), because the decoded weights are
  * the same bits and MatMul's per-element summation order does not depend on which rows it is given.
  *
@@ -103,8 +103,8 @@ public final class SeedLmLinear extends CompactLinear {
 
   /**
    * Matrix-vector (one input row) with the 4-bit layout and rows of whole vectors ({@link SeedLmDecoder#canDot}):
-   * each output element straight from the row's packed bits by {@link SeedLmDecoder#dot}, the weights never
-   * written; bit for bit the decode-then-multiply path. Otherwise (prompt, other configs and shapes) false.
+   * each output element straight from the row's packed bits by {@link SeedLmDecoder#dotRows}, four rows at a
+   * time, the weights never written; bit for bit the decode-then-multiply path. Otherwise (prompt, other configs and shapes) false.
    */
   @Override
   protected boolean direct(float[] x, int rows, float[] y, int lo, int hi) {
@@ -112,15 +112,20 @@ public final class SeedLmLinear extends CompactLinear {
       return false;
     }
     int nb = in / c;
-    int[] offset = new int[nb]; // (nb,) exponent offset of each block of the row, all 0 for version 1
+    int[] offset = new int[SeedLmDecoder.DOT_ROWS * nb]; // exponent offset of each block of the rows, 0 for version 1
     SeedLmDecoder.DotScratch scratch = new SeedLmDecoder.DotScratch();
-    for (int o = lo; o < hi; o++) {
+    for (int o = lo; o < hi; o += SeedLmDecoder.DOT_ROWS) {
+      int n = Math.min(SeedLmDecoder.DOT_ROWS, hi - o);
       long first = (long) o * nb;
       if (offsets.length > 0) {
-        decoder.blockOffsets(first, nb, offsets, groupBlocks, offset);
+        decoder.blockOffsets(first, n * nb, offsets, groupBlocks, offset);
       }
-      float v = decoder.dot(packed, first, nb, offset, x, 0, scratch);
-      y[o] = bias == null ? v : v + bias[o];
+      decoder.dotRows(packed, first, nb, n, offset, x, 0, scratch, y, o);
+      if (bias != null) {
+        for (int r = o; r < o + n; r++) {
+          y[r] += bias[r];
+        }
+      }
     }
     return true;
   }

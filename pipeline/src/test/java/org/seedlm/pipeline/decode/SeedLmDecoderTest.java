@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.seedlm.pipeline.codec.SeedBasis;
 import org.seedlm.pipeline.codec.SeedLmCodec;
 import org.seedlm.pipeline.codec.SeedLmParams;
 
@@ -182,6 +184,60 @@ class SeedLmDecoderTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new SeedLmDecoder(params, 0).decodeRef(packed, 0, 10, new float[80], 0));
     assertTrue(e.getMessage().contains("block 6"), e.getMessage());
+  }
+
+  @Test
+  void theFusedKernelFindsTheColumnsOfUOfEverySeed() {
+    SeedLmParams params = SeedLmParams.FOUR_BIT;
+    SeedLmDecoder d = SeedLmDecoder.of(params);
+    float[] uf = SeedBasis.of(params).uf(); // U(s) of the canonical decoder, row-major C x P per seed
+    float[] cols = d.dotColumns();
+    int step = SeedLmDecoder.STEP;
+    int[] col = new int[SeedLmDecoder.DOT_ROWS * 3 * step];
+    int n = (1 << 16) - 1;
+    for (int s0 = 0; s0 < n; s0 += SeedLmDecoder.DOT_ROWS * step) {
+      for (int r = 0; r < SeedLmDecoder.DOT_ROWS; r++) {
+        for (int i = 0; i < step; i++) {
+          col[3 * r * step + i] = 1 + (s0 + r * step + i) % n;
+        }
+      }
+      d.columnStarts(col, step);
+      for (int r = 0; r < SeedLmDecoder.DOT_ROWS; r++) {
+        for (int i = 0; i < step; i++) {
+          int seed = 1 + (s0 + r * step + i) % n;
+          for (int j = 0; j < 3; j++) {
+            int at = col[3 * r * step + j * step + i];
+            for (int row = 0; row < 8; row++) {
+              if (Float.floatToRawIntBits(cols[at + row]) != Float.floatToRawIntBits(uf[seed * 24 + row * 3 + j])) {
+                throw new AssertionError("seed " + seed + ": U[" + row + "][" + j + "] = " + uf[seed * 24 + row * 3 + j]
+                    + ", the kernel's column start " + at + " gives " + cols[at + row]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void theFusedKernelNamesASeedZeroBlockAndReadsOnlyTheRowsItIsGiven() {
+    SeedLmParams params = SeedLmParams.FOUR_BIT;
+    SeedLmDecoder d = SeedLmDecoder.of(params);
+    int nb = 16; // rows of 128 weights
+    byte[] packed = randomCodes(params, 4 * nb, 5, false);
+    packed[4 * 53] = 0;
+    packed[4 * 53 + 1] = 0; // block 53 (row 3): seed 0
+    float[] x = new float[8 * nb];
+    Arrays.fill(x, 0.5f);
+    float[] y = new float[4];
+    SeedLmDecoder.DotScratch scratch = new SeedLmDecoder.DotScratch();
+    int[] offset = new int[4 * nb];
+    assumeTrue(d.canDot(8 * nb), "the fused kernel needs 8-lane float vectors (AVX2), which this machine lacks");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> d.dotRows(packed, 0, nb, 4, offset, x, 0, scratch, y, 0));
+    assertTrue(e.getMessage().contains("block 53"), e.getMessage());
+    d.dotRows(packed, 0, nb, 3, offset, x, 0, scratch, y, 0); // rows 0..2 only: block 53 is not read
+    assertThrows(IllegalArgumentException.class, () -> d.dotRows(packed, 0, nb, 5, offset, x, 0, scratch, y, 0));
   }
 
   @Test
