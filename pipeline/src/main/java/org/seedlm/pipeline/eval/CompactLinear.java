@@ -5,13 +5,15 @@ import java.util.concurrent.RecursiveAction;
 /**
  * A {@link Linear} whose W stays in a compact form in memory (packed codes, bfloat16) and is turned into float
  * rows a few at a time, each batch into a buffer that stays in cache and is multiplied at once by every input
- * row ({@link MatMul#rows}). Output rows go in tasks over MatMul's fork/join pool. Since MatMul's per-element
+ * row ({@link MatMul#rows}). Output rows go in tasks over MatMul's fork/join pool, a few per thread. Since MatMul's per-element
  * rule does not depend on which rows it is given, the result is bit for bit {@code MatMul.linear} on the
  * float rows the subclass produces, and W is never materialized whole.
  */
 public abstract class CompactLinear implements Linear {
   /** Weights turned into floats per batch, at most (16,384 floats: 64 KiB), rounded to whole rows (4 at least). */
   private static final int BATCH_WEIGHTS = 1 << 14;
+  /** Tasks per thread of the pool that {@link #apply} cuts the output rows into, at most. */
+  private static final int TASKS_PER_THREAD = 8;
 
   protected final int out;
   protected final int in;
@@ -66,11 +68,23 @@ public abstract class CompactLinear implements Linear {
     if (x.length < rows * in || y.length < rows * out) {
       throw new IllegalArgumentException("linear [" + out + ", " + in + "]: x or y too short for " + rows + " rows");
     }
-    if (out <= rowsPerBatch || MatMul.pool().getParallelism() <= 1) {
+    int threads = MatMul.pool().getParallelism();
+    if (out <= rowsPerBatch || threads <= 1) {
       columns(x, rows, y, 0, out);
     } else {
-      MatMul.invoke(new Task(x, rows, y, 0, out));
+      MatMul.invoke(new Task(x, rows, y, 0, out, leafRows(threads)));
     }
+  }
+
+  /**
+   * Rows of W per task: whole batches, about {@value #TASKS_PER_THREAD} tasks per thread, so that work stealing
+   * evens the load while each task's fixed cost (its buffer or kernel scratch, the fork and join) stays small
+   * against its work. Leaves of one batch each cost a task per 16,384 weights: with generation's one input row
+   * that overhead took more time than the second core saved.
+   */
+  private int leafRows(int threads) {
+    long perTask = ((long) out + TASKS_PER_THREAD * threads - 1) / (TASKS_PER_THREAD * threads);
+    return (int) Math.max(rowsPerBatch, (perTask + rowsPerBatch - 1) / rowsPerBatch * rowsPerBatch);
   }
 
   /** Output columns [lo, hi): straight from the compact form, or W's rows lo..hi-1 as floats, batch by batch. */
@@ -92,23 +106,24 @@ public abstract class CompactLinear implements Linear {
     final int rows;
     final int lo;
     final int hi;
+    final int leaf;
 
-    Task(float[] x, int rows, float[] y, int lo, int hi) {
+    Task(float[] x, int rows, float[] y, int lo, int hi, int leaf) {
       this.x = x;
       this.rows = rows;
       this.y = y;
       this.lo = lo;
       this.hi = hi;
+      this.leaf = leaf;
     }
 
     @Override
     protected void compute() {
-      if (hi - lo <= rowsPerBatch) {
+      if (hi - lo <= leaf) {
         columns(x, rows, y, lo, hi);
       } else {
-        int mid = lo + (hi - lo) / 2 / rowsPerBatch * rowsPerBatch;
-        invokeAll(new Task(x, rows, y, lo, Math.max(mid, lo + rowsPerBatch)),
-            new Task(x, rows, y, Math.max(mid, lo + rowsPerBatch), hi));
+        int mid = Math.max(lo + rowsPerBatch, lo + (hi - lo) / 2 / rowsPerBatch * rowsPerBatch);
+        invokeAll(new Task(x, rows, y, lo, mid, leaf), new Task(x, rows, y, mid, hi, leaf));
       }
     }
   }
