@@ -545,7 +545,7 @@ public final class SeedLmDecoder {
   /** Rows of W per call of {@link #dotRows}. */
   public static final int DOT_ROWS = 4;
 
-  /** Work arrays of {@link #dotRows} (about 1.3 KB, in L1), reused across the calls of one thread. */
+  /** Work arrays of {@link #dotRows} (about 6 KB, in L1), reused across the calls of one thread. */
   public static final class DotScratch {
     final int[] col = new int[DOT_ROWS * 3 * STEP]; // (rows, 3, STEP) where column j of U(s) starts in cols
     final float[] th = new float[DOT_ROWS * 3 * STEP]; // (rows, 3, STEP) th_j of each block: q_j 2^(e + o)

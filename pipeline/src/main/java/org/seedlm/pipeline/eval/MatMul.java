@@ -5,6 +5,7 @@ import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -18,7 +19,14 @@ import jdk.incubator.vector.VectorSpecies;
  * the work runs in that pool (a benchmark picks its thread count so); otherwise in one of all cores.
  */
 public final class MatMul {
-  private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+  /**
+   * The vector species of the rule: the platform's preferred one, or {@code -Dseedlm.matmul.vectorBits=128|256|512}
+   * (a diagnostic switch: wider than the hardware runs correctly but slowly, which lets a machine without AVX-512
+   * run the 16-lane paths of the kernels that follow this rule).
+   */
+  private static final VectorSpecies<Float> S = Integer.getInteger("seedlm.matmul.vectorBits", 0) == 0
+      ? FloatVector.SPECIES_PREFERRED
+      : FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(Integer.getInteger("seedlm.matmul.vectorBits")));
   private static final int L = S.length();
   private static final int CHUNK = 32; // output rows per task
   /** All cores (the common pool leaves one out, which on a 2-core machine means no parallelism). */
