@@ -634,26 +634,34 @@ public final class SeedLmDecoder {
       int t1 = 3 * STEP + i;
       int t2 = 6 * STEP + i;
       int t3 = 9 * STEP + i;
-      a0 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t0 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t0 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))), a0);
-      a1 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t1 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t1 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))), a1);
-      a2 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t2 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t2 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))), a2);
-      a3 = xv.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t3 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t3 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))), a3);
+      a0 = xv.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t0 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t0 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))),
+          a0);
+      a1 = xv.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t1 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t1 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))),
+          a1);
+      a2 = xv.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t2 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t2 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))),
+          a2);
+      a3 = xv.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t3 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t3 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))),
+          a3);
     }
     a0.intoArray(acc, 0);
     a1.intoArray(acc, 8);
@@ -677,50 +685,70 @@ public final class SeedLmDecoder {
     for (int i = 0; i < n; i += 2) {
       FloatVector xe = FloatVector.fromArray(S8, x, xo + 8 * i);
       FloatVector xd = FloatVector.fromArray(S8, x, xo + 8 * i + 8);
-      int t0 = i;
+      int t0 = i; // even block i and odd block i + 1 of each row
       int t1 = 3 * STEP + i;
       int t2 = 6 * STEP + i;
       int t3 = 9 * STEP + i;
-      e0 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t0 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t0 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))), e0);
-      o0 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t0 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[(t0 + 1) + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[(t0 + 1) + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[(t0 + 1) + STEP]),
-              FloatVector.fromArray(S8, cols, col[(t0 + 1)]).lanewise(VectorOperators.MUL, th[(t0 + 1)]))), o0);
-      e1 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t1 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t1 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))), e1);
-      o1 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t1 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[(t1 + 1) + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[(t1 + 1) + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[(t1 + 1) + STEP]),
-              FloatVector.fromArray(S8, cols, col[(t1 + 1)]).lanewise(VectorOperators.MUL, th[(t1 + 1)]))), o1);
-      e2 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t2 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t2 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))), e2);
-      o2 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t2 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[(t2 + 1) + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[(t2 + 1) + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[(t2 + 1) + STEP]),
-              FloatVector.fromArray(S8, cols, col[(t2 + 1)]).lanewise(VectorOperators.MUL, th[(t2 + 1)]))), o2);
-      e3 = xe.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[t3 + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[t3 + STEP]),
-              FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))), e3);
-      o3 = xd.lanewise(VectorOperators.FMA, FloatVector.fromArray(S8, cols, col[(t3 + 1) + 2 * STEP]).lanewise(VectorOperators.FMA,
-          FloatVector.broadcast(S8, th[(t3 + 1) + 2 * STEP]),
-          FloatVector.fromArray(S8, cols, col[(t3 + 1) + STEP]).lanewise(VectorOperators.FMA,
-              FloatVector.broadcast(S8, th[(t3 + 1) + STEP]),
-              FloatVector.fromArray(S8, cols, col[(t3 + 1)]).lanewise(VectorOperators.MUL, th[(t3 + 1)]))), o3);
+      int u0 = t0 + 1;
+      int u1 = t1 + 1;
+      int u2 = t2 + 1;
+      int u3 = t3 + 1;
+      e0 = xe.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t0 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t0 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t0 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t0 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t0]).lanewise(VectorOperators.MUL, th[t0]))),
+          e0);
+      o0 = xd.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[u0 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u0 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[u0 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u0 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[u0]).lanewise(VectorOperators.MUL, th[u0]))),
+          o0);
+      e1 = xe.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t1 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t1 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t1 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t1 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t1]).lanewise(VectorOperators.MUL, th[t1]))),
+          e1);
+      o1 = xd.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[u1 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u1 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[u1 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u1 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[u1]).lanewise(VectorOperators.MUL, th[u1]))),
+          o1);
+      e2 = xe.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t2 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t2 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t2 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t2 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t2]).lanewise(VectorOperators.MUL, th[t2]))),
+          e2);
+      o2 = xd.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[u2 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u2 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[u2 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u2 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[u2]).lanewise(VectorOperators.MUL, th[u2]))),
+          o2);
+      e3 = xe.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[t3 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t3 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[t3 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[t3 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[t3]).lanewise(VectorOperators.MUL, th[t3]))),
+          e3);
+      o3 = xd.lanewise(VectorOperators.FMA,
+          FloatVector.fromArray(S8, cols, col[u3 + 2 * STEP])
+              .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u3 + 2 * STEP]),
+                  FloatVector.fromArray(S8, cols, col[u3 + STEP])
+                      .lanewise(VectorOperators.FMA, FloatVector.broadcast(S8, th[u3 + STEP]),
+                          FloatVector.fromArray(S8, cols, col[u3]).lanewise(VectorOperators.MUL, th[u3]))),
+          o3);
     }
     e0.intoArray(acc, 0);
     o0.intoArray(acc, 8);
@@ -748,7 +776,8 @@ public final class SeedLmDecoder {
         wordsLe(packed, at + 4 * i, col, c + i);
         v = IntVector.fromArray(DOT_INTS, col, c + i);
       }
-      IntVector seed = v.and(0xFF).lanewise(VectorOperators.LSHL, 8).or(v.lanewise(VectorOperators.LSHR, 8).and(0xFF));
+      IntVector seed = v.and(0xFF).lanewise(VectorOperators.LSHL, 8)
+          .or(v.lanewise(VectorOperators.LSHR, 8).and(0xFF));
       if (seed.eq(0).anyTrue()) {
         throw seedZero(block0 + i + seed.eq(0).firstTrue());
       }
@@ -762,18 +791,20 @@ public final class SeedLmDecoder {
       ((FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0))
           .lanewise(VectorOperators.MUL, pow2).intoArray(th, c + STEP + i);
       ((FloatVector) v.lanewise(VectorOperators.LSHL, 4).lanewise(VectorOperators.ASHR, 28)
-          .convert(VectorOperators.I2F, 0)).lanewise(VectorOperators.MUL, pow2).intoArray(th, c + 2 * STEP + i);
+          .convert(VectorOperators.I2F, 0)).lanewise(VectorOperators.MUL, pow2)
+          .intoArray(th, c + 2 * STEP + i);
     }
   }
 
   /**
    * Where the three columns of U(s) of the n seeds of each row of the step ({@code col[3 r STEP + i]}, put there by
-   * {@link #unpackDot}) start in {@code cols}: column j at {@code col[3 r STEP + j STEP + i]}. With t = 1 + the seed's position in the cycle ({@code cyclePos}),
-   * column j starts at {@code f(t + j)}, {@code f(m) = (m mod 3) L + m / 3} (the rule of colStart and colDelta, L =
-   * colLen). Now {@code f(m) = m L mod (3L - 1)} (write m = 3a + d: m L = a (3L - 1) + a + d L, and a + d L < 3L -
-   * 1), so {@code f(t + j) = f(t) + j L}, less 3L - 1 where that reaches it; and f(t) = t L - (t / 3)(3L - 1), with
-   * t / 3 = {@code (t 43691) >>> 17} exactly for t < 2^16. Integer vectors do that without a branch, and the
-   * tables the kernel reads are {@code cyclePos} (128 KiB) and {@code cols} (256 KiB), which fit a 512 KiB L2.
+   * {@link #unpackDot}) start in {@code cols}: column j at {@code col[3 r STEP + j STEP + i]}. With t = 1 + the
+   * seed's position in the cycle ({@code cyclePos}), column j starts at {@code f(t + j)}, {@code f(m) = (m mod 3) L
+   * + m / 3} (the rule of colStart and colDelta, L = colLen). Now {@code f(m) = m L mod (3L - 1)} (write m = 3a + d:
+   * m L = a (3L - 1) + a + d L, and a + d L < 3L - 1), so {@code f(t + j) = f(t) + j L}, less 3L - 1 where that
+   * reaches it; and f(t) = t L - (t / 3)(3L - 1), with t / 3 = {@code (t 43691) >>> 17} exactly for t < 2^16.
+   * Integer vectors do that without a branch, and the tables the kernel reads are {@code cyclePos} (128 KiB) and
+   * {@code cols} (256 KiB), which fit a 512 KiB L2.
    */
   void columnStarts(int[] col, int n) {
     int m = 3 * colLen - 1;

@@ -16,9 +16,10 @@ import org.seedlm.pipeline.eval.MatMul;
  * decode) into a buffer that stays in the L1/L2 cache, then multiplies every input row by them with
  * {@link MatMul#rows}; each block is decoded once per call, whatever the number of input rows. Matrix-vector
  * (generation) with the 4-bit layout and rows of whole vectors skips the buffer ({@link #direct}, {@link
- * SeedLmDecoder#dotRows}): each block's weights are built in registers and multiplied into the accumulator at once. The result is bit for bit
- * {@code MatMul.linear(x, decode(W))} (decoding first, then multiplying), because the decoded weights are
- * the same bits and MatMul's per-element summation order does not depend on which rows it is given.
+ * SeedLmDecoder#dotRows}): each block's weights are built in registers and multiplied into the accumulator at
+ * once, four rows at a time. The result is bit for bit {@code MatMul.linear(x, decode(W))} (decoding first,
+ * then multiplying), because the decoded weights are the same bits and MatMul's per-element summation order
+ * does not depend on which rows it is given.
  *
  * <p>The scalar twin ({@link #applyRef}) defines what the product is: the reference decoder
  * ({@link SeedLmDecoder#decodeRef}) and a float64 dot product per element, rounded once. The fast kernel
@@ -104,7 +105,8 @@ public final class SeedLmLinear extends CompactLinear {
   /**
    * Matrix-vector (one input row) with the 4-bit layout and rows of whole vectors ({@link SeedLmDecoder#canDot}):
    * each output element straight from the row's packed bits by {@link SeedLmDecoder#dotRows}, four rows at a
-   * time, the weights never written; bit for bit the decode-then-multiply path. Otherwise (prompt, other configs and shapes) false.
+   * time, the weights never written; bit for bit the decode-then-multiply path. Otherwise (prompt, other configs
+   * and shapes) false.
    */
   @Override
   protected boolean direct(float[] x, int rows, float[] y, int lo, int hi) {

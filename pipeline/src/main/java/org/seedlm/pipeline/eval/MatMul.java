@@ -24,9 +24,7 @@ public final class MatMul {
    * (a diagnostic switch: wider than the hardware runs correctly but slowly, which lets a machine without AVX-512
    * run the 16-lane paths of the kernels that follow this rule).
    */
-  private static final VectorSpecies<Float> S = Integer.getInteger("seedlm.matmul.vectorBits", 0) == 0
-      ? FloatVector.SPECIES_PREFERRED
-      : FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(Integer.getInteger("seedlm.matmul.vectorBits")));
+  private static final VectorSpecies<Float> S = species(Integer.getInteger("seedlm.matmul.vectorBits", 0));
   private static final int L = S.length();
   private static final int CHUNK = 32; // output rows per task
   /** All cores (the common pool leaves one out, which on a 2-core machine means no parallelism). */
@@ -36,6 +34,16 @@ public final class MatMul {
   static boolean tile2 = !Boolean.getBoolean("seedlm.eval.tile4");
 
   private MatMul() {}
+
+  private static VectorSpecies<Float> species(int bits) {
+    if (bits == 0) {
+      return FloatVector.SPECIES_PREFERRED;
+    }
+    if (bits != 128 && bits != 256 && bits != 512) {
+      throw new IllegalArgumentException("-Dseedlm.matmul.vectorBits must be 128, 256 or 512, not " + bits);
+    }
+    return FloatVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(bits));
+  }
 
   /** The vector species of the per-element rule (its L lanes), for kernels that must follow the rule exactly. */
   public static VectorSpecies<Float> species() {
