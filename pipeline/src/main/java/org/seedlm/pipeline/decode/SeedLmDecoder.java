@@ -909,10 +909,6 @@ public final class SeedLmDecoder {
     return cols;
   }
 
-  static float coefficient(int eqBits) {
-    return Q_TIMES_POW2[eqBits];
-  }
-
   @Override
   public String toString() {
     return "SeedLmDecoder(" + params + ", " + (species == null ? "scalar" : lanes() + " lanes") + ")";
