@@ -14,7 +14,7 @@ import org.seedlm.pipeline.eval.MatMul;
  * </pre>
  *
  * Defaults: {@code 5632 2048 20} (TinyLlama's gate/up projection). {@code pass 1 (unpack)} is {@link
- * SeedLmDecoder#unpackDot} over every block in the kernel's order (up to 64 blocks of each of 4 rows at a time): the
+ * SeedLmDecoder#pass1} over every block in the kernel's order (up to 64 blocks of each of 4 rows at a time): the
  * words read, seeds and coefficients in integer vectors, the cycle-position read (random in its 128 KiB table),
  * the column starts computed. Each figure is the best of {@code reps} passes over the matrix, printed as weights
  * per second and nanoseconds per block; {@code exact} says whether the fused kernel equals MatMul on the decoded
@@ -77,22 +77,15 @@ public final class DotBenchmark {
     }
   }
 
-  /** Pass 1 of the kernel alone, over the blocks in the kernel's order: 16 of each of 4 rows at a time. */
+  /** Pass 1 of the kernel alone ({@link SeedLmDecoder#pass1}), over the blocks in the kernel's order. */
   private static float pass1(SeedLmDecoder dec, byte[] packed, int out, int nb) {
     int rows = SeedLmDecoder.DOT_ROWS;
-    int step = SeedLmDecoder.STEP;
     SeedLmDecoder.DotScratch s = new SeedLmDecoder.DotScratch();
     int[] offset = new int[rows * nb];
     float sum = 0;
     for (int o = 0; o + rows <= out; o += rows) {
-      int at = o * nb * 4;
-      for (int b = 0; b < nb; b += step) {
-        int n = Math.min(step, nb - b);
-        for (int r = 0; r < rows; r++) {
-          dec.unpackDot(packed, at + 4 * (r * nb + b), n, (long) (o + r) * nb + b, offset, r * nb + b, s.col, s.th,
-              step * r);
-        }
-        dec.columnStarts(s.col, n);
+      for (int b = 0; b < nb; b += SeedLmDecoder.STEP) {
+        dec.pass1(packed, (long) o * nb, nb, rows, b, Math.min(SeedLmDecoder.STEP, nb - b), offset, s.col, s.th);
         sum += s.th[b & 15] + s.col[b & 15];
       }
     }

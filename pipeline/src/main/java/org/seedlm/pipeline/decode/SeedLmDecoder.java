@@ -559,7 +559,7 @@ public final class SeedLmDecoder {
    * (from {@link #blockOffsets}), and x starts at {@code x[xOff]}. Requires {@link #canDot}{@code (nBlocks * 8)}.
    *
    * <p>This is where generation from a packed model spends its time. The rows go together, up to {@value #STEP}
-   * blocks of each at a time, in two passes. Pass 1 ({@link #unpackDot}) unpacks a row's blocks with integer
+   * blocks of each at a time, in two passes. Pass 1 ({@link #pass1}, {@link #unpackDot}) unpacks a row's blocks with integer
    * vectors, one lane per block (the 32-bit words read little-endian, so the big-endian fields sit at fixed bit
    * positions): where the three columns of U(s) start in {@code cols} ({@link #columnStarts}), and {@code th_j =
    * (float) q_j * 2^(e + o)}, the power of two built from its exponent bits ({@code e + o} is in [-108, 107], a
@@ -588,19 +588,13 @@ public final class SeedLmDecoder {
     if (rows < 1 || rows > DOT_ROWS) {
       throw new IllegalArgumentException("dotRows takes 1 to " + DOT_ROWS + " rows, not " + rows);
     }
-    int at = Math.toIntExact(firstBlock * 4);
     int[] col = scratch.col;
     float[] th = scratch.th;
     float[] acc = scratch.acc;
     java.util.Arrays.fill(acc, 0f);
     for (int b = 0; b < nBlocks; b += STEP) {
       int n = Math.min(STEP, nBlocks - b); // a multiple of DOT_BLOCKS
-      for (int r = 0; r < DOT_ROWS; r++) {
-        int row = Math.min(r, rows - 1);
-        unpackDot(packed, at + 4 * (row * nBlocks + b), n, firstBlock + (long) row * nBlocks + b, offset,
-            row * nBlocks + b, col, th, r * STEP);
-      }
-      columnStarts(col, n);
+      pass1(packed, firstBlock, nBlocks, rows, b, n, offset, col, th);
       if (HALVES) {
         stepHalves(col, th, cols, n, x, xOff + 8 * b, acc);
       } else {
@@ -611,6 +605,21 @@ public final class SeedLmDecoder {
     for (int r = 0; r < rows; r++) {
       y[yOff + r] = FloatVector.fromArray(l, acc, l.length() * r).reduceLanes(VectorOperators.ADD) + 0f;
     }
+  }
+
+  /**
+   * Pass 1 of {@link #dotRows} for the step of blocks {@code b .. b + n - 1} of each row: {@link #unpackDot} of
+   * each of the {@value #DOT_ROWS} rows (the last of {@code rows} repeated), then {@link #columnStarts}.
+   */
+  void pass1(byte[] packed, long firstBlock, int nBlocks, int rows, int b, int n, int[] offset, int[] col,
+      float[] th) {
+    int at = Math.toIntExact(firstBlock * 4);
+    for (int r = 0; r < DOT_ROWS; r++) {
+      int row = Math.min(r, rows - 1);
+      unpackDot(packed, at + 4 * (row * nBlocks + b), n, firstBlock + (long) row * nBlocks + b, offset,
+          row * nBlocks + b, col, th, r * STEP);
+    }
+    columnStarts(col, n);
   }
 
   /**
@@ -765,7 +774,7 @@ public final class SeedLmDecoder {
    * 8) at byte {@code at} (block {@code block0}, offsets from {@code offset[o0]}), in integer vectors of {@code
    * DOT_INTS} lanes, into {@code col[3 base ..]} and {@code th[3 base ..]}.
    */
-  void unpackDot(byte[] packed, int at, int n, long block0, int[] offset, int o0, int[] col, float[] th, int base) {
+  private void unpackDot(byte[] packed, int at, int n, long block0, int[] offset, int o0, int[] col, float[] th, int base) {
     int c = 3 * base;
     for (int i = 0; i < n; i += DOT_INTS.length()) {
       // LE word v = b3 b2 b1 b0 of the big-endian block b0 b1 b2 b3: seed = b0 b1, e | q0 = b2, q1 | q2 = b3
@@ -826,6 +835,11 @@ public final class SeedLmDecoder {
     }
   }
 
+  /**
+   * The {@code DOT_INTS} 32-bit words at byte {@code at}, each read little-endian, into {@code tmp[t ..]}: {@link
+   * #unpackDot}'s path where a byte vector reinterpreted as ints does not read little-endian ({@link
+   * #BYTES_AS_INTS_LE}; {@code IntVector.fromByteArray} is gone after JDK 19).
+   */
   private static void wordsLe(byte[] packed, int at, int[] tmp, int t) {
     for (int k = 0; k < DOT_INTS.length(); k++) {
       tmp[t + k] = (int) INT_LE.get(packed, at + 4 * k);

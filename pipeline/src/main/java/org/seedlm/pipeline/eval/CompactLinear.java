@@ -5,9 +5,9 @@ import java.util.concurrent.RecursiveAction;
 /**
  * A {@link Linear} whose W stays in a compact form in memory (packed codes, bfloat16) and is turned into float
  * rows a few at a time, each batch into a buffer that stays in cache and is multiplied at once by every input
- * row ({@link MatMul#rows}). Output rows go in tasks over MatMul's fork/join pool, a few per thread. Since MatMul's per-element
- * rule does not depend on which rows it is given, the result is bit for bit {@code MatMul.linear} on the
- * float rows the subclass produces, and W is never materialized whole.
+ * row ({@link MatMul#rows}). Output rows go in tasks over MatMul's fork/join pool, a few per thread. Since
+ * MatMul's per-element rule does not depend on which rows it is given, the result is bit for bit {@code
+ * MatMul.linear} on the float rows the subclass produces, and W is never materialized whole.
  */
 public abstract class CompactLinear implements Linear {
   /** Weights turned into floats per batch, at most (16,384 floats: 64 KiB), rounded to whole rows (4 at least). */
